@@ -1,0 +1,45 @@
+"""The app factory: load the configuration, wire the services, register HTTP and Socket.IO."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from . import config as config_module
+
+# Unbound here, bound to the app in create_app (microblog's pattern).
+socketio = SocketIO()
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the app: load the configuration, wire the services, register HTTP and Socket.IO."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings = config_module.from_env()
+    settings.update(config or {})
+    app.config.update(config_module.finalize(settings, instance_path=app.instance_path))
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from .wiring import build_services
+
+    container = build_services(app.config, spawn=socketio.start_background_task)
+    app.extensions["chatserver"] = container
+    socketio.init_app(
+        app,
+        async_mode=app.config.get("ASYNC_MODE"),
+        message_queue=container.state.message_queue_url,
+        channel=app.config["REDIS_PREFIX"] + "socketio",
+        cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
+        # Identity lives on the socket session set at connect, never in Flask's cookie session.
+        manage_session=False,
+        max_http_buffer_size=64 * 1024,
+    )
+
+    from . import http, realtime
+
+    http.init_app(app)
+    realtime.init_app(app, socketio)
+    container.ai.bind()
+    return app

@@ -1,0 +1,75 @@
+"""The one place that reads the environment."""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+TEAMS = ("support", "technical", "design", "copywriting", "projects")
+DEFAULT_TEAM = "support"
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value not in (None, "") else default
+
+
+def _float(value: str | None, default: float) -> float:
+    return float(value) if value not in (None, "") else default
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the configuration mapping from environment variables."""
+    env = os.environ if environ is None else environ
+    return {
+        # Storage and shared state. DATABASE_URL defaults to a SQLite file in
+        # the instance folder (filled in by create_app, which knows the path).
+        "DATABASE_URL": env.get("DATABASE_URL") or None,
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "REDIS_PREFIX": env.get("REDIS_PREFIX", "chatserver:"),
+        # Secrets. Without SECRET_KEY a random one is made per process, which
+        # is fine for the embedded default but logs every agent out on restart
+        # and breaks tokens across processes: set it in production.
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+        "IDENTITY_SECRET": env.get("IDENTITY_SECRET") or None,
+        # The AI agent.
+        "OPENAI_API_KEY": env.get("OPENAI_API_KEY") or None,
+        "OPENAI_BASE_URL": env.get("OPENAI_BASE_URL") or None,
+        "AI_MODEL": env.get("AI_MODEL", "gpt-4o-mini"),
+        "AI_WORKERS": _int(env.get("AI_WORKERS"), 2),
+        "AI_QUEUE_LIMIT": _int(env.get("AI_QUEUE_LIMIT"), 1000),
+        # Language.
+        "LANGUAGE_DETECTOR": env.get("LANGUAGE_DETECTOR", "langdetect"),
+        # Policy knobs.
+        "FIRST_RESPONSE_HOURS": _float(env.get("FIRST_RESPONSE_HOURS"), 24.0),
+        "MAX_MESSAGE_LENGTH": _int(env.get("MAX_MESSAGE_LENGTH"), 5000),
+        "AGENT_TOKEN_TTL": _int(env.get("AGENT_TOKEN_TTL"), 12 * 3600),
+        "PRESENCE_TTL": _float(env.get("PRESENCE_TTL"), 60.0),
+        "HEARTBEAT_INTERVAL": _float(env.get("HEARTBEAT_INTERVAL"), 20.0),
+        "REPAIR_INTERVAL": _float(env.get("REPAIR_INTERVAL"), 60.0),
+        # Web.
+        "ALLOWED_ORIGINS": _list(env.get("ALLOWED_ORIGINS")) or "*",
+        "ENV": env.get("CHATSERVER_ENV", "development"),
+        "PROMPTS_DIR": env.get("PROMPTS_DIR") or None,
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+    }
+
+
+def finalize(config: dict[str, Any], *, instance_path: str) -> dict[str, Any]:
+    """Fill in defaults that depend on where the app lives."""
+    if not config.get("DATABASE_URL"):
+        os.makedirs(instance_path, exist_ok=True)
+        config["DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "chatserver.sqlite3")
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = secrets.token_hex(32)
+    if not config.get("IDENTITY_SECRET") and config.get("ENV") == "development":
+        # Lets the demo page mint identities out of the box. In production
+        # visitors are refused until the host site's secret is configured.
+        config["IDENTITY_SECRET"] = secrets.token_hex(32)
+    if not config.get("PROMPTS_DIR"):
+        config["PROMPTS_DIR"] = os.path.join(os.path.dirname(os.path.dirname(__file__)), "prompts")
+    return config

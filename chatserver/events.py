@@ -1,0 +1,55 @@
+"""Domain events. Services raise them; the realtime broadcaster decides who hears what."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+import logging
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MessagePosted:
+    message: dict[str, Any]
+    client_id: int  # database id of the conversation's client
+    agent_id: int | None  # the assigned agent, if any
+
+
+@dataclass(frozen=True)
+class ConversationChanged:
+    conversation: dict[str, Any]
+    client_id: int
+    # Agents that must hear about it: the assigned one, and one that just lost it.
+    agent_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueueChanged:
+    """The queue, an agent's status or an agent's load changed."""
+
+
+@dataclass(frozen=True)
+class AgentChanged:
+    agent_id: int
+
+
+Event = MessagePosted | ConversationChanged | QueueChanged | AgentChanged
+
+
+@dataclass
+class EventBus:
+    """Hands each published event to every subscriber, in order."""
+
+    _subscribers: list[Callable[[Any], None]] = field(default_factory=list)
+
+    def subscribe(self, handler: Callable[[Any], None]) -> None:
+        self._subscribers.append(handler)
+
+    def publish(self, *events: Any) -> None:
+        for event in events:
+            for handler in self._subscribers:
+                try:
+                    handler(event)
+                except Exception:  # a broken listener must not undo a committed change
+                    log.exception("event handler failed for %s", type(event).__name__)

@@ -1,0 +1,12 @@
+"""HTTP at the edge: the REST API and the health check."""
+from __future__ import annotations
+
+from flask import Flask
+
+from .api import api
+from .errors import init_app as init_errors
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(api)
+    init_errors(app)

@@ -1,0 +1,114 @@
+"""The REST API (docs/protocol.md)."""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+
+from ..services import services
+from ..services.admin import language_entry
+from ..services.errors import ServiceError
+from ..services.views import agent_view, client_view
+
+api = Blueprint("api", __name__)
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ServiceError("invalid", "The request body must be a JSON object.")
+    return body
+
+
+def require_agent(*, admin: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Require a bearer token; with admin=True, an admin's."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise ServiceError("unauthorized", "Send Authorization: Bearer <token>.", status=401)
+            g.agent = services().auth.agent_from_token(token.strip())
+            if admin and g.agent.role != "admin":
+                raise ServiceError("forbidden", "Admins only.", status=403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@api.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@api.post("/api/auth/login")
+def login():
+    body = json_body()
+    email, password = body.get("email"), body.get("password")
+    if not isinstance(email, str) or not isinstance(password, str):
+        raise ServiceError("invalid", "email and password are required strings.")
+    token, agent = services().auth.login(email=email, password=password)
+    return jsonify(token=token, agent=agent_view(agent))
+
+
+@api.get("/api/me")
+@require_agent()
+def me():
+    return jsonify(agent=agent_view(g.agent))
+
+
+@api.get("/api/widget/config")
+def widget_config():
+    languages = services().admin.get_languages()
+    return jsonify(languages=[language_entry(code) for code in languages])
+
+
+@api.get("/api/admin/languages")
+@require_agent(admin=True)
+def get_languages():
+    return jsonify(languages=[language_entry(code) for code in services().admin.get_languages()])
+
+
+@api.put("/api/admin/languages")
+@require_agent(admin=True)
+def put_languages():
+    codes = services().admin.set_languages(languages=json_body().get("languages"))
+    return jsonify(languages=[language_entry(code) for code in codes])
+
+
+AGENT_FIELDS = ("email", "name", "password", "languages", "teams", "capacity", "role")
+
+
+@api.post("/api/admin/agents")
+@require_agent(admin=True)
+def create_agent():
+    body = json_body()
+    agent = services().admin.create_agent(**{key: body[key] for key in AGENT_FIELDS if key in body})
+    return jsonify(agent_view(agent)), 201
+
+
+@api.get("/api/admin/agents")
+@require_agent(admin=True)
+def list_agents():
+    return jsonify(agents=[agent_view(agent) for agent in services().admin.list_agents()])
+
+
+@api.post("/api/admin/clients")
+@require_agent(admin=True)
+def create_client():
+    body = json_body()
+    client = services().admin.create_client(email=body.get("email"), name=body.get("name"),
+                                            subscription_active_until=body.get("subscription_active_until"))
+    return jsonify(client_view(client, now=services().clock())), 201
+
+
+@api.get("/api/admin/clients")
+@require_agent(admin=True)
+def list_clients():
+    now = services().clock()
+    return jsonify(clients=[client_view(client, now=now) for client in services().admin.list_clients()])

@@ -1,0 +1,237 @@
+"""Decide a conversation's language from its messages and the visitor's hints.
+
+The model is a weighted vote, kept deliberately simple so agents and admins
+can reason about it:
+
+* Every visitor message votes ``weight * probability`` for each language its
+  detector scores name.  ``message_weight`` grows with the message's letters
+  and saturates at 1, but stays tiny for a single short word (langdetect is
+  close to random below ~8 letters: "hello" -> Finnish, "ok" -> Slovak).
+* Older evidence fades by RECENCY_DECAY per *newer evidence-bearing* message,
+  so a visitor who switches language is followed after a few clear messages,
+  while "ok"/"thanks"/log pastes (weight 0) neither vote nor age anything.
+* The visitor's panel language adds PANEL_PRIOR votes and browser languages
+  add BROWSER_PRIOR, halving for each later language.  Both are priors: one
+  clear sentence (weight ~1) outvotes panel + browser together (0.6).
+* The winner is the language with most votes.  It is *confident* only when it
+  leads the runner-up by MIN_MARGIN votes and holds at least MIN_CONFIDENCE of
+  all votes (plus an UNKNOWN_MASS pseudo-vote for "can't tell").  A panel
+  choice alone is confident (the visitor picked it), and stays so next to a
+  stray short word; a browser language alone or a single short word is not.
+* Flip guarantee: neutral messages have weight 0, and a single message of at
+  most 6 letters (3 CJK characters) weighs < 0.17, so even with recency decay
+  and priors on its side (< 0.09 extra) it cannot open a MIN_MARGIN lead for
+  a language that was not already ahead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from .detector import UNDETERMINED, evidence_units
+from .names import LANGUAGES, normalize_code
+
+__all__ = [
+    "LanguageDecision",
+    "message_weight",
+    "decide_language",
+    "should_reroute",
+    "WEIGHT_SCALE_UNITS",
+    "PANEL_PRIOR",
+    "BROWSER_PRIOR",
+    "RECENCY_DECAY",
+    "MIN_MARGIN",
+    "MIN_CONFIDENCE",
+    "UNKNOWN_MASS",
+]
+
+# message_weight = 1 - exp(-(units / WEIGHT_SCALE_UNITS) ** 2): 5 letters ->
+# 0.12, 10 -> 0.40, 14 -> 0.63, 20 -> 0.87, 30+ -> ~1.  The square keeps very
+# short texts near zero, where n-gram detection is unreliable.
+WEIGHT_SCALE_UNITS = 14.0
+
+PANEL_PRIOR = 0.45
+BROWSER_PRIOR = 0.15
+RECENCY_DECAY = 0.85
+MIN_MARGIN = 0.3
+MIN_CONFIDENCE = 0.5
+UNKNOWN_MASS = 0.15
+
+
+@dataclass(frozen=True)
+class LanguageDecision:
+    """A conversation language decision with its evidence summary."""
+
+    language: str  # ISO 639-1 code, or "und"
+    confidence: float  # 0..1
+    confident: bool  # enough evidence to (re)route on
+    explanation: str  # one short human-readable sentence for agents
+
+
+def message_weight(text: str) -> float:
+    """Return how much language evidence one message carries, from 0 (none) to 1."""
+    units = evidence_units(text)
+    if units <= 0:
+        return 0.0
+    return 1.0 - math.exp(-((units / WEIGHT_SCALE_UNITS) ** 2))
+
+
+def _display_name(code: str) -> str:
+    """Return the English name for code, or the code itself when unlisted."""
+    entry = LANGUAGES.get(code)
+    return entry[0] if entry else code
+
+
+def _clean_scores(scores: Mapping[str, float]) -> dict[str, float]:
+    """Return scores with normalised codes, finite probabilities in 0..1 and total <= 1."""
+    result: dict[str, float] = {}
+    for raw_code, raw_prob in scores.items():
+        code = normalize_code(raw_code) if isinstance(raw_code, str) else None
+        try:
+            prob = float(raw_prob)
+        except (TypeError, ValueError):
+            continue
+        if code is None or not math.isfinite(prob) or prob <= 0:
+            continue
+        result[code] = result.get(code, 0.0) + min(prob, 1.0)
+    total = sum(result.values())
+    # A detector that over-reports must not cast more than one vote per unit weight.
+    if total > 1.0:
+        result = {code: prob / total for code, prob in result.items()}
+    return result
+
+
+def _clean_weight(weight: float) -> float:
+    """Return weight clamped to 0..1, with junk treated as no evidence."""
+    try:
+        value = float(weight)
+    except (TypeError, ValueError):
+        return 0.0
+    if not math.isfinite(value):
+        return 0.0
+    return min(max(value, 0.0), 1.0)
+
+
+def _browser_priors(browser_languages: Sequence[str]) -> dict[str, float]:
+    """Return code -> prior votes for browser languages, first strongest, junk ignored."""
+    priors: dict[str, float] = {}
+    strength = BROWSER_PRIOR
+    if isinstance(browser_languages, str):
+        # A raw Accept-Language header or a single tag passed by mistake.
+        browser_languages = browser_languages.split(",")
+    for tag in browser_languages:
+        code = normalize_code(tag) if isinstance(tag, str) else None
+        if code is None or code in priors:
+            # "de-DE, de" names one language once; only new codes use up a rank.
+            continue
+        priors[code] = strength
+        strength /= 2
+    return priors
+
+
+def decide_language(
+    *,
+    messages: Sequence[tuple[Mapping[str, float], float]],
+    panel_language: str | None = None,
+    browser_languages: Sequence[str] = (),
+) -> LanguageDecision:
+    """Return the conversation language from per-message (scores, weight), oldest first, and priors."""
+    evidence = [
+        (_clean_scores(scores), _clean_weight(weight)) for scores, weight in messages
+    ]
+    evidence = [(scores, weight) for scores, weight in evidence if scores and weight > 0]
+
+    votes: dict[str, float] = {}
+    decay = 1.0
+    # Walk newest first so each older evidence-bearing message fades once more.
+    for scores, weight in reversed(evidence):
+        for code, prob in scores.items():
+            votes[code] = votes.get(code, 0.0) + decay * weight * prob
+        decay *= RECENCY_DECAY
+    message_votes = dict(votes)
+
+    panel = normalize_code(panel_language) if panel_language else None
+    browser = _browser_priors(browser_languages)
+    if panel is not None:
+        votes[panel] = votes.get(panel, 0.0) + PANEL_PRIOR
+    for code, prior in browser.items():
+        votes[code] = votes.get(code, 0.0) + prior
+
+    if not votes:
+        return LanguageDecision(
+            language=UNDETERMINED,
+            confidence=0.0,
+            confident=False,
+            explanation="Language unknown: no message with language evidence and no panel or browser language.",
+        )
+
+    # Ties go to the panel language, then browser order, then alphabetical,
+    # so equal votes always produce the same answer.
+    preference = {code: rank for rank, code in enumerate(([panel] if panel else []) + list(browser))}
+    ranked = sorted(
+        votes.items(), key=lambda kv: (-kv[1], preference.get(kv[0], len(preference)), kv[0])
+    )
+    best, best_votes = ranked[0]
+    runner_up_votes = ranked[1][1] if len(ranked) > 1 else 0.0
+    confidence = best_votes / (sum(votes.values()) + UNKNOWN_MASS)
+    confident = best_votes - runner_up_votes >= MIN_MARGIN and confidence >= MIN_CONFIDENCE
+
+    explanation = _explain(
+        best=best,
+        confidence=confidence,
+        confident=confident,
+        evidence=evidence,
+        message_votes=message_votes,
+        panel=panel,
+        browser=list(browser),
+    )
+    return LanguageDecision(
+        language=best, confidence=round(confidence, 4), confident=confident, explanation=explanation
+    )
+
+
+def _explain(
+    *,
+    best: str,
+    confidence: float,
+    confident: bool,
+    evidence: Sequence[tuple[dict[str, float], float]],
+    message_votes: Mapping[str, float],
+    panel: str | None,
+    browser: Sequence[str],
+) -> str:
+    """Return one short sentence telling an agent why best was chosen."""
+    name = _display_name(best)
+    supporting = sum(1 for scores, _ in evidence if max(scores, key=scores.__getitem__) == best)
+    if message_votes.get(best, 0.0) > 0 and supporting:
+        plural = "message" if len(evidence) == 1 else "messages"
+        count = str(supporting) if supporting == len(evidence) else f"{supporting} of {len(evidence)}"
+        source = f"from {count} {plural}"
+    elif panel == best:
+        source = "from the panel choice"
+    elif best in browser:
+        source = "from the browser language"
+    else:
+        source = "from weak message evidence"
+    sentence = f"{name} {source} ({confidence:.2f})"
+    if panel is not None and source != "from the panel choice":
+        sentence += f"; panel choice {panel} {'agrees' if panel == best else 'disagrees'}"
+    elif panel is None and browser and source != "from the browser language":
+        sentence += f"; browser language {browser[0]} {'agrees' if browser[0] == best else 'disagrees'}"
+    if not evidence:
+        sentence += "; no message evidence yet"
+    if not confident:
+        return f"Tentatively {sentence}; not enough evidence to route on."
+    return sentence + "."
+
+
+def should_reroute(*, current: str | None, decision: LanguageDecision) -> bool:
+    """Return True only when a confident decision names a language other than current."""
+    if not decision.confident or decision.language == UNDETERMINED:
+        return False
+    if current is None:
+        return True
+    current_code = normalize_code(current) or current.strip().lower()
+    return decision.language != current_code

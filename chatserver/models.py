@@ -1,0 +1,168 @@
+"""Typed SQLAlchemy models. No I/O beyond the session."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Store UTC, always hand back timezone-aware datetimes (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+# Crockford-style alphabet: no 0/O or 1/I/L look-alikes, so IDs survive being
+# read out over the phone.
+_ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_personal_id() -> str:
+    return "C-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    personal_id: Mapped[str] = mapped_column(String(16), unique=True, default=new_personal_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(200))
+    subscription_active_until: Mapped[datetime | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def has_active_subscription(self, *, now: datetime) -> bool:
+        until = self.subscription_active_until
+        return until is not None and until > now
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    teams: Mapped[list[str]] = mapped_column(JSON, default=list)
+    capacity: Mapped[int] = mapped_column(Integer, default=3)
+    role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | admin
+    # The status the agent chose last; it survives reconnects and reloads.
+    availability: Mapped[str] = mapped_column(String(16), default="online")  # online | away
+    # Bumped to revoke every token issued so far (logout everywhere, password change).
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Setting(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        # One open conversation per client, enforced by the database so that
+        # two processes racing on a first message cannot open two.
+        Index(
+            "uq_conversations_one_open_per_client",
+            "client_id",
+            unique=True,
+            sqlite_where=text("state != 'closed'"),
+            postgresql_where=text("state != 'closed'"),
+        ),
+        Index("ix_conversations_state", "state"),
+        Index("ix_conversations_agent_state", "agent_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    # The visitor's language as decided from the evidence ("und" when unknown).
+    language: Mapped[str] = mapped_column(String(8), default="und")
+    language_explanation: Mapped[str] = mapped_column(Text, default="")
+    # The language the handling agents must speak. Equal to `language`, except
+    # for AI conversations handed to humans, which go to English speakers.
+    queue_language: Mapped[str] = mapped_column(String(8), default="en")
+    team: Mapped[str] = mapped_column(String(32), default="support")
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | active | ai | closed
+    priority: Mapped[str] = mapped_column(String(16), default="standard")
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    panel_language: Mapped[str | None] = mapped_column(String(8), default=None)
+    browser_languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sla_due_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the conversation last entered the queue; orders ties and shows waiting time.
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    ai_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    client: Mapped[Client] = relationship(lazy="joined")
+    agent: Mapped[Agent | None] = relationship(lazy="joined")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # Idempotency that holds across processes: a resent client_id cannot
+        # store a second row, whoever receives it.
+        UniqueConstraint("conversation_id", "client_id", name="uq_messages_conversation_client_id"),
+        Index("ix_messages_conversation_id", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    sender: Mapped[str] = mapped_column(String(16))  # visitor | agent | ai | system
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="und")
+    # Per-message detector scores, kept so the conversation-level decision can
+    # be recomputed without running the detector over the history again.
+    language_scores: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    language_weight: Mapped[float] = mapped_column(default=0.0)
+    client_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agent: Mapped[Agent | None] = relationship(lazy="joined")
+    conversation: Mapped[Conversation] = relationship(lazy="select")

@@ -1,0 +1,29 @@
+"""Socket.IO at the edge: the /visitor and /agent namespaces and the broadcaster."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from .agent import AgentNamespace
+from .broadcaster import AGENT, VISITOR, Broadcaster
+from .maintenance import Maintenance
+from .visitor import VisitorNamespace
+
+__all__ = ["init_app", "start"]
+
+
+def init_app(app: Flask, socketio: SocketIO) -> None:
+    """Register the namespaces and subscribe the broadcaster to domain events."""
+    container = app.extensions["chatserver"]
+    agents = AgentNamespace(AGENT)
+    socketio.on_namespace(VisitorNamespace(VISITOR))
+    socketio.on_namespace(agents)
+    container.events.subscribe(Broadcaster(socketio=socketio, chat=container.chat))
+    container.maintenance = Maintenance(
+        socketio=socketio, chat=container.chat, state=container.state, agents=agents,
+        heartbeat_interval=app.config["HEARTBEAT_INTERVAL"], repair_interval=app.config["REPAIR_INTERVAL"])
+
+
+def start(app: Flask) -> None:
+    """Start this process's background upkeep (the server does this once it runs)."""
+    app.extensions["chatserver"].maintenance.start()

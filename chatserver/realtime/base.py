@@ -1,0 +1,62 @@
+"""What every namespace shares: one error shape, and handlers that never crash a client."""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from flask_socketio import Namespace
+
+from ..services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+def error_ack(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+def event(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Wrap an on_<event> method: check the payload and turn every failure into an error ack."""
+
+    @functools.wraps(handler)
+    def wrapper(self: "GuardedNamespace", data: Any = None, *extra: Any) -> dict[str, Any]:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict) or extra:
+            return error_ack("invalid", "The payload must be one JSON object.")
+        identity = self.identity()
+        if identity is None:
+            return error_ack("unauthorized", "This connection is not authenticated.")
+        try:
+            result = handler(self, identity, data)
+        except ServiceError as error:
+            return {"ok": False, "error": error.as_dict()}
+        except Exception:
+            # The stack trace stays in the log; the client gets a plain message.
+            log.exception("%s %s failed", self.namespace, handler.__name__)
+            return error_ack("internal", "Something went wrong on our side; please try again.")
+        return {"ok": True, **result}
+
+    return wrapper
+
+
+class GuardedNamespace(Namespace):
+    """A namespace that answers unknown events with an error ack instead of silence."""
+
+    def trigger_event(self, event_name: str, *args: Any) -> Any:
+        if event_name not in ("connect", "disconnect") and not hasattr(self, "on_" + (event_name or "")):
+            return error_ack("unknown_event", f"Unknown event {event_name!r} on {self.namespace}.")
+        return super().trigger_event(event_name, *args)
+
+    def identity(self) -> dict[str, Any] | None:
+        """Return what connect stored about this socket's caller."""
+        try:
+            return self.socketio.server.get_session(request.sid, namespace=self.namespace) or None
+        except KeyError:
+            return None
+
+    def remember(self, identity: dict[str, Any]) -> None:
+        self.socketio.server.save_session(request.sid, identity, namespace=self.namespace)

@@ -1,0 +1,76 @@
+"""Turn domain events into Socket.IO emits, deciding who hears each one."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from flask_socketio import SocketIO
+
+from ..events import AgentChanged, ConversationChanged, MessagePosted, QueueChanged
+from ..services.chat import ChatService
+from .agent import agent_room
+from .visitor import visitor_room
+
+log = logging.getLogger(__name__)
+
+VISITOR = "/visitor"
+AGENT = "/agent"
+
+
+class Broadcaster:
+    """Emit messages and conversation changes at once; coalesce queue refreshes."""
+
+    def __init__(self, *, socketio: SocketIO, chat: ChatService, queue_delay: float = 0.05):
+        self._socketio = socketio
+        self._chat = chat
+        self._queue_delay = queue_delay
+        self._lock = threading.Lock()
+        self._flush_scheduled = False
+        self._positions_dirty = False
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, MessagePosted):
+            self._emit("message", event.message, visitor_room(event.client_id), VISITOR)
+            if event.agent_id is not None:
+                self._emit("message", event.message, agent_room(event.agent_id), AGENT)
+        elif isinstance(event, ConversationChanged):
+            self._emit("conversation", event.conversation, visitor_room(event.client_id), VISITOR)
+            for agent_id in event.agent_ids:
+                self._emit("conversation", event.conversation, agent_room(agent_id), AGENT)
+        elif isinstance(event, QueueChanged):
+            self._schedule(positions=True)
+        elif isinstance(event, AgentChanged):
+            self._schedule(positions=False)
+
+    def _emit(self, name: str, payload: Any, room: str, namespace: str) -> None:
+        self._socketio.emit(name, payload, to=room, namespace=namespace)
+
+    def _schedule(self, *, positions: bool) -> None:
+        # A burst of changes (ten visitors writing at once) becomes one refresh
+        # of every agent's queue rather than ten.
+        with self._lock:
+            self._positions_dirty |= positions
+            if self._flush_scheduled:
+                return
+            self._flush_scheduled = True
+        self._socketio.start_background_task(self._flush_later)
+
+    def _flush_later(self) -> None:
+        self._socketio.sleep(self._queue_delay)
+        with self._lock:
+            self._flush_scheduled = False
+            positions, self._positions_dirty = self._positions_dirty, False
+        try:
+            self.flush(positions=positions)
+        except Exception:
+            log.exception("queue refresh failed")
+
+    def flush(self, *, positions: bool) -> None:
+        """Send every present agent its queue, and every waiting visitor its position."""
+        for agent_id, queue in self._chat.queues_for_present_agents().items():
+            self._emit("queue", queue, agent_room(agent_id), AGENT)
+        if positions:
+            for conversation in self._chat.queued_conversations():
+                client_id = conversation.pop("client_db_id")
+                self._emit("conversation", conversation, visitor_room(client_id), VISITOR)

@@ -1,0 +1,63 @@
+"""Background upkeep: presence heartbeats and healing the shared state from the database."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+
+from flask_socketio import SocketIO
+
+from ..services.chat import ChatService
+from ..state import SharedState
+from .agent import AgentNamespace
+
+log = logging.getLogger(__name__)
+
+REPAIR_LOCK = "repair"
+
+
+class Maintenance:
+    """Keep this process's agents present and the shared queue true to the database."""
+
+    def __init__(self, *, socketio: SocketIO, chat: ChatService, state: SharedState, agents: AgentNamespace,
+                 heartbeat_interval: float, repair_interval: float):
+        self._socketio = socketio
+        self._chat = chat
+        self._state = state
+        self._agents = agents
+        self._heartbeat_interval = heartbeat_interval
+        self._repair_interval = repair_interval
+        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def start(self) -> None:
+        self.repair()
+        self._socketio.start_background_task(self._heartbeats)
+        self._socketio.start_background_task(self._repairs)
+
+    def repair(self) -> None:
+        # One process at a time: a repair reads the database and rewrites the
+        # whole queue, so two at once would only do the work twice.
+        if not self._state.lock_acquire(name=REPAIR_LOCK, owner=self._owner, ttl=max(self._repair_interval, 30)):
+            return
+        try:
+            self._chat.repair()
+        finally:
+            self._state.lock_release(name=REPAIR_LOCK, owner=self._owner)
+
+    def _heartbeats(self) -> None:
+        while True:
+            self._socketio.sleep(self._heartbeat_interval)
+            try:
+                for connection_id, agent_id in list(self._agents.local_connections.items()):
+                    self._chat.agent_heartbeat(agent_id=agent_id, connection_id=connection_id)
+            except Exception:
+                log.exception("presence heartbeat failed")
+
+    def _repairs(self) -> None:
+        while True:
+            self._socketio.sleep(self._repair_interval)
+            try:
+                self.repair()
+            except Exception:
+                log.exception("shared state repair failed")

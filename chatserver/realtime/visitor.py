@@ -1,0 +1,63 @@
+"""The /visitor namespace: website visitors chatting through the widget."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_socketio import join_room
+
+from ..language import normalize_code
+from ..services import services
+from ..services.errors import ServiceError
+from .base import GuardedNamespace, event
+
+MAX_BROWSER_LANGUAGES = 10
+
+
+def visitor_room(client_id: int) -> str:
+    return f"visitor:{client_id}"
+
+
+def _browser_languages(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    codes = [normalize_code(item) for item in value[:MAX_BROWSER_LANGUAGES] if isinstance(item, str)]
+    return list(dict.fromkeys(code for code in codes if code))
+
+
+class VisitorNamespace(GuardedNamespace):
+    """Authenticate visitors at connect, then hand each event to the chat service."""
+
+    def on_connect(self, auth: Any = None) -> None:
+        auth = auth if isinstance(auth, dict) else {}
+        try:
+            client = services().auth.client_from_identity(auth.get("identity"))
+        except ServiceError as error:
+            raise ConnectionRefusedError(error.as_dict()) from None
+        panel = auth.get("panel_language")
+        self.remember({
+            "client_id": client.id,
+            "personal_id": client.personal_id,
+            "browser_languages": _browser_languages(auth.get("languages")),
+            "panel_language": normalize_code(panel) if isinstance(panel, str) else None,
+        })
+        join_room(visitor_room(client.id))
+        conversation = services().chat.open_conversation(client_id=client.id)
+        if conversation is not None:
+            self.emit("conversation", conversation, room=request.sid)
+
+    @event
+    def on_message(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        posted = services().chat.post_visitor_message(
+            client_id=identity["client_id"], message_client_id=data.get("client_id"), text=data.get("text"),
+            team=data.get("team"), panel_language=identity["panel_language"],
+            browser_languages=identity["browser_languages"])
+        return {"message": posted.message, "duplicate": posted.duplicate}
+
+    @event
+    def on_request_human(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {"conversation": services().chat.request_human(client_id=identity["client_id"])}
+
+    @event
+    def on_history(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return services().chat.history(client_id=identity["client_id"])

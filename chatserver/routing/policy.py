@@ -1,0 +1,72 @@
+"""Who waits ahead of whom, and who may take what."""
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+# Best first. `ai` is the lowest: conversations the AI agent handles, or that
+# it handed to humans.
+PRIORITY_TIERS: tuple[str, ...] = ("here_and_now", "subscribed", "standard", "ai")
+
+# Tier dominates the score; within a tier the SLA deadline orders, then
+# arrival (the queue breaks exact ties by conversation id, which grows with
+# arrival). Deadlines are epoch seconds (~1.8e9); a tier step of 1e11 keeps
+# every tier apart for millennia and well inside float precision.
+_TIER_STEP = 1e11
+
+
+def initial_priority(*, subscribed: bool, here_and_now: bool = False) -> str:
+    """Return the tier of a new human-routed conversation."""
+    if here_and_now:
+        return "here_and_now"
+    return "subscribed" if subscribed else "standard"
+
+
+def first_response_due(*, arrived_at: datetime, hours: float) -> datetime:
+    """Return when the first human response is due."""
+    return arrived_at + timedelta(hours=hours)
+
+
+def queue_score(*, priority: str, sla_due_at: datetime) -> float:
+    """Return the sort key of a queued conversation: lower is served first."""
+    # Sub-second precision survives: 4e11 needs 39 bits, leaving ~14 for fractions.
+    return PRIORITY_TIERS.index(priority) * _TIER_STEP + sla_due_at.timestamp()
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """What routing needs to know about an agent."""
+
+    id: int
+    languages: Collection[str]
+    teams: Collection[str]
+    capacity: int
+    online: bool
+    load: int
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """What routing needs to know about a queued conversation."""
+
+    conversation_id: int
+    queue_language: str
+    team: str
+
+
+def can_take(agent: AgentView, item: QueueItem, *, check_load: bool = True) -> str | None:
+    """Return why agent may not take item, or None when it may."""
+    if item.queue_language not in agent.languages or item.team not in agent.teams:
+        return "forbidden"
+    if not agent.online:
+        return "not_online"
+    if check_load and agent.load >= agent.capacity:
+        return "at_capacity"
+    return None
+
+
+def visible_queue(agent: AgentView, queue: Iterable[tuple[QueueItem, Any]]) -> Sequence[Any]:
+    """Return the payloads of the queue entries agent may take, best first."""
+    return [payload for item, payload in queue if can_take(agent, item) is None]

@@ -1,0 +1,137 @@
+"""What admins configure: panel languages, agents and clients."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..config import TEAMS
+from ..events import EventBus, QueueChanged
+from ..language import is_known, language_name, native_name
+from ..models import Agent, Client, Setting
+from .auth import hash_password
+from .errors import ServiceError
+
+PANEL_LANGUAGES_KEY = "panel_languages"
+DEFAULT_PANEL_LANGUAGES = ("en",)
+ROLES = ("agent", "admin")
+MAX_CAPACITY = 50
+
+
+def panel_languages(session: Session) -> list[str]:
+    """Return the panel languages; English is always first."""
+    setting = session.get(Setting, PANEL_LANGUAGES_KEY)
+    codes = list(setting.value) if setting else list(DEFAULT_PANEL_LANGUAGES)
+    return ["en"] + [code for code in codes if code != "en"]
+
+
+def language_entry(code: str) -> dict[str, str]:
+    return {"code": code, "name": language_name(code), "native_name": native_name(code)}
+
+
+def _email(value: Any) -> str:
+    if not isinstance(value, str) or "@" not in value or len(value) > 320 or value.strip() != value:
+        raise ServiceError("invalid", "email must be an email address.")
+    local, _, domain = value.partition("@")
+    if not local or "." not in domain or " " in value:
+        raise ServiceError("invalid", "email must be an email address.")
+    return value.lower()
+
+
+def _name(value: Any, *, field: str = "name") -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise ServiceError("invalid", f"{field} must be a non-empty string of at most 200 characters.")
+    return value.strip()
+
+
+def _codes(value: Any, *, field: str, known: Callable[[str], bool], what: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ServiceError("invalid", f"{field} must be a list of strings.")
+    unknown = [item for item in value if not known(item)]
+    if unknown:
+        raise ServiceError("invalid", f"unknown {what}: {', '.join(unknown)}.")
+    return list(dict.fromkeys(value))
+
+
+class AdminService:
+    """Change the configuration admins own."""
+
+    def __init__(self, *, db: sessionmaker[Session], events: EventBus, clock: Callable[[], datetime]):
+        self._db = db
+        self._events = events
+        self._clock = clock
+
+    def get_languages(self) -> list[str]:
+        with self._db() as session:
+            return panel_languages(session)
+
+    def set_languages(self, *, languages: Any) -> list[str]:
+        """Replace the panel languages; English is always kept."""
+        codes = _codes(languages, field="languages", known=is_known, what="language codes")
+        codes = ["en"] + [code for code in codes if code != "en"]
+        with self._db.begin() as session:
+            setting = session.get(Setting, PANEL_LANGUAGES_KEY)
+            if setting is None:
+                session.add(Setting(key=PANEL_LANGUAGES_KEY, value=codes))
+            else:
+                setting.value = codes
+        return codes
+
+    def create_agent(self, *, email: Any, name: Any, password: Any, languages: Any = None,
+                     teams: Any = None, capacity: Any = 3, role: Any = "agent") -> Agent:
+        email = _email(email)
+        name = _name(name)
+        if not isinstance(password, str) or len(password) < 8 or len(password) > 256:
+            raise ServiceError("invalid", "password must be 8 to 256 characters.")
+        languages = _codes(["en"] if languages is None else languages, field="languages",
+                           known=is_known, what="language codes")
+        teams = _codes(["support"] if teams is None else teams, field="teams",
+                       known=lambda team: team in TEAMS, what="teams")
+        if not isinstance(capacity, int) or isinstance(capacity, bool) or not 1 <= capacity <= MAX_CAPACITY:
+            raise ServiceError("invalid", f"capacity must be an integer from 1 to {MAX_CAPACITY}.")
+        if role not in ROLES:
+            raise ServiceError("invalid", "role must be agent or admin.")
+        agent = Agent(email=email, name=name, password_hash=hash_password(password), languages=languages,
+                      teams=teams, capacity=capacity, role=role, created_at=self._clock())
+        try:
+            with self._db.begin() as session:
+                session.add(agent)
+        except IntegrityError:
+            raise ServiceError("conflict", "An agent with this email exists.", status=409) from None
+        self._events.publish(QueueChanged())
+        return agent
+
+    def list_agents(self) -> Sequence[Agent]:
+        with self._db() as session:
+            return session.scalars(select(Agent).order_by(Agent.id)).all()
+
+    def create_client(self, *, email: Any, name: Any, subscription_active_until: Any = None) -> Client:
+        email = _email(email)
+        name = _name(name)
+        until = None
+        if subscription_active_until is not None:
+            if not isinstance(subscription_active_until, str):
+                raise ServiceError("invalid", "subscription_active_until must be an ISO 8601 date-time or null.")
+            try:
+                until = datetime.fromisoformat(subscription_active_until.replace("Z", "+00:00"))
+            except ValueError:
+                raise ServiceError("invalid", "subscription_active_until must be an ISO 8601 date-time or null.") from None
+            if until.tzinfo is None:
+                raise ServiceError("invalid", "subscription_active_until needs a time zone, e.g. 2027-01-01T00:00:00Z.")
+        # Admins create clients they know, so the email counts as verified.
+        client = Client(email=email, name=name, email_verified=True, subscription_active_until=until,
+                        created_at=self._clock())
+        try:
+            with self._db.begin() as session:
+                session.add(client)
+        except IntegrityError:
+            raise ServiceError("conflict", "A client with this email exists.", status=409) from None
+        return client
+
+    def list_clients(self) -> Sequence[Client]:
+        with self._db() as session:
+            return session.scalars(select(Client).order_by(Client.id)).all()

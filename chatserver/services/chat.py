@@ -1,0 +1,550 @@
+"""The live-chat use cases: post, route, accept, close. They own the transactions and raise domain events."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..config import DEFAULT_TEAM, TEAMS
+from ..events import AgentChanged, ConversationChanged, EventBus, MessagePosted, QueueChanged
+from ..language import Detector, LanguageDecision, decide_language, message_weight, normalize_code, should_reroute
+from ..models import Agent, Client, Conversation, Message
+from ..routing import AgentView, QueueItem, can_take, first_response_due, initial_priority, queue_score
+from ..state import QueueEntry, SharedState
+from .admin import panel_languages
+from .errors import ServiceError
+from .views import agent_conversation_view, conversation_view, message_view, queue_summary
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = ("queued", "active", "ai")
+# Where a conversation goes when nothing tells its language: English is always
+# on the panel, and a human can work out the rest.
+FALLBACK_LANGUAGE = "en"
+MAX_CLIENT_ID_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class Posted:
+    message: dict[str, Any]
+    conversation: dict[str, Any]
+    duplicate: bool
+
+
+class ChatService:
+    """Run conversations from a visitor's first message to close."""
+
+    def __init__(self, *, db: sessionmaker[Session], state: SharedState, detector: Detector, events: EventBus,
+                 clock: Callable[[], datetime], first_response_hours: float, max_message_length: int,
+                 presence_ttl: float):
+        self._db = db
+        self._state = state
+        self._detector = detector
+        self._events = events
+        self._clock = clock
+        self._first_response_hours = first_response_hours
+        self._max_length = max_message_length
+        self._presence_ttl = presence_ttl
+        # Set by the AI agent at start-up: called with a conversation id whenever
+        # a visitor writes in a conversation the AI handles.
+        self.on_ai_turn: Callable[[int], None] = lambda conversation_id: None
+
+    # --- validation ---------------------------------------------------------
+    def _text(self, text: Any) -> str:
+        if not isinstance(text, str):
+            raise ServiceError("invalid", "text must be a string.")
+        if not text.strip():
+            raise ServiceError("invalid", "text must not be empty.")
+        if len(text) > self._max_length:
+            raise ServiceError("too_long", f"text must be at most {self._max_length} characters.")
+        return text
+
+    @staticmethod
+    def _client_id(client_id: Any) -> str:
+        if not isinstance(client_id, str) or not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
+            raise ServiceError("invalid", f"client_id must be a non-empty string of at most {MAX_CLIENT_ID_LENGTH} characters.")
+        return client_id
+
+    @staticmethod
+    def _conversation_id(conversation_id: Any) -> int:
+        if not isinstance(conversation_id, int) or isinstance(conversation_id, bool) or conversation_id < 1:
+            raise ServiceError("invalid", "conversation_id must be a positive integer.")
+        return conversation_id
+
+    # --- visitors -------------------------------------------------------------
+    def open_conversation(self, *, client_id: int) -> dict[str, Any] | None:
+        """Return the client's open conversation, if any."""
+        with self._db() as session:
+            conversation = self._open_for_client(session, client_id)
+            return self._visitor_view(conversation) if conversation else None
+
+    def history(self, *, client_id: int) -> dict[str, Any]:
+        """Return the client's open conversation and its messages."""
+        with self._db() as session:
+            conversation = self._open_for_client(session, client_id)
+            if conversation is None:
+                return {"conversation": None, "messages": []}
+            return {"conversation": self._visitor_view(conversation),
+                    "messages": self._messages(session, conversation.id)}
+
+    def post_visitor_message(self, *, client_id: int, message_client_id: Any, text: Any, team: Any = None,
+                             panel_language: str | None = None, browser_languages: Sequence[str] = ()) -> Posted:
+        """Store a visitor's message, decide the conversation's language and route it."""
+        text = self._text(text)
+        message_client_id = self._client_id(message_client_id)
+        if team is not None and team not in TEAMS:
+            raise ServiceError("invalid", f"team must be one of: {', '.join(TEAMS)}.")
+        # Detection is pure CPU: do it before the transaction opens.
+        scores = self._detector.scores(text)
+        weight = message_weight(text) if scores else 0.0
+        # Two first messages racing from two tabs can both try to open the
+        # conversation; the loser retries and joins the winner's.
+        for attempt in range(3):
+            try:
+                return self._post_visitor_message(
+                    client_id=client_id, message_client_id=message_client_id, text=text, team=team,
+                    panel_language=panel_language, browser_languages=browser_languages,
+                    scores=scores, weight=weight)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _post_visitor_message(self, *, client_id: int, message_client_id: str, text: str, team: str | None,
+                              panel_language: str | None, browser_languages: Sequence[str],
+                              scores: dict[str, float], weight: float) -> Posted:
+        now = self._clock()
+        routed_before: tuple[str, str, str] | None = None
+        with self._db.begin() as session:
+            client = session.get(Client, client_id)
+            if client is None or client.status != "active" or not client.email_verified:
+                raise ServiceError("forbidden", "This account cannot receive support right now.")
+            conversation = self._open_for_client(session, client_id)
+            if conversation is not None:
+                existing = session.scalar(select(Message).where(
+                    Message.conversation_id == conversation.id, Message.client_id == message_client_id))
+                if existing is not None:
+                    return Posted(message_view(existing), self._visitor_view(conversation), duplicate=True)
+                routed_before = (conversation.state, conversation.queue_language, conversation.priority)
+            else:
+                conversation = Conversation(
+                    client=client, team=team or DEFAULT_TEAM, state="new", created_at=now,
+                    sla_due_at=first_response_due(arrived_at=now, hours=self._first_response_hours))
+                session.add(conversation)
+            conversation.panel_language = normalize_code(panel_language) if panel_language else conversation.panel_language
+            if browser_languages:
+                conversation.browser_languages = list(browser_languages)
+            message = Message(conversation=conversation, sender="visitor", text=text, client_id=message_client_id,
+                              language=max(scores, key=scores.get) if scores else "und",
+                              language_scores=scores, language_weight=weight, created_at=now)
+            session.add(message)
+            session.flush()
+            decision = self._decide(session, conversation)
+            self._route(session, conversation, decision, client=client, now=now)
+            session.flush()
+            message_payload = message_view(message)
+            conversation_id = conversation.id
+            routed_after = (conversation.state, conversation.queue_language, conversation.priority)
+            queue_entry = self._queue_entry(session, conversation) if conversation.state == "queued" else None
+        self._sync_queue(conversation_id, queue_entry)
+        view = self.conversation_for_visitor(conversation_id)
+        self._events.publish(MessagePosted(message_payload, client_id=client_id, agent_id=view["agent"]["id"] if view["agent"] else None))
+        if routed_before != routed_after:
+            self._events.publish(ConversationChanged(view, client_id=client_id), QueueChanged())
+        elif queue_entry is not None and routed_before is not None:
+            # The preview or language of a queued conversation may have changed.
+            self._events.publish(QueueChanged())
+        if routed_after[0] == "ai":
+            self.on_ai_turn(conversation_id)
+        return Posted(message_payload, view, duplicate=False)
+
+    def request_human(self, *, client_id: int) -> dict[str, Any]:
+        """Move an AI-handled conversation to the bottom of the English-speaking human queue."""
+        now = self._clock()
+        with self._db.begin() as session:
+            conversation = self._open_for_client(session, client_id)
+            if conversation is None:
+                raise ServiceError("no_conversation", "There is no open conversation; send a message first.")
+            if conversation.state != "ai":
+                return self._visitor_view(conversation)
+            self._hand_to_humans(conversation, now=now)
+            session.flush()
+            conversation_id = conversation.id
+            entry = self._queue_entry(session, conversation)
+        self._sync_queue(conversation_id, entry)
+        view = self.conversation_for_visitor(conversation_id)
+        self._events.publish(ConversationChanged(view, client_id=client_id), QueueChanged())
+        return view
+
+    def hand_to_humans(self, *, conversation_id: int) -> None:
+        """Move an AI-handled conversation to humans (the AI failed or gave up)."""
+        with self._db.begin() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or conversation.state != "ai":
+                return
+            self._hand_to_humans(conversation, now=self._clock())
+            session.flush()
+            client_id = conversation.client_id
+            entry = self._queue_entry(session, conversation)
+        self._sync_queue(conversation_id, entry)
+        self._events.publish(ConversationChanged(self.conversation_for_visitor(conversation_id), client_id=client_id),
+                             QueueChanged())
+
+    @staticmethod
+    def _hand_to_humans(conversation: Conversation, *, now: datetime) -> None:
+        conversation.state = "queued"
+        conversation.priority = "ai"
+        conversation.queue_language = FALLBACK_LANGUAGE
+        conversation.queued_at = now
+
+    # --- the AI agent ---------------------------------------------------------
+    def ai_context(self, *, conversation_id: int) -> dict[str, Any] | None:
+        """Return what the AI agent may see of a conversation it handles, or None."""
+        with self._db() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or conversation.state != "ai":
+                return None
+            return {"conversation_id": conversation.id, "language": conversation.language,
+                    "acknowledged": conversation.ai_acknowledged,
+                    "messages": [{"sender": m["sender"], "text": m["text"]}
+                                 for m in self._messages(session, conversation.id)]}
+
+    def post_ai_message(self, *, conversation_id: int, text: str, acknowledgement: bool = False) -> dict[str, Any] | None:
+        """Store and deliver the AI agent's reply, if the AI still handles the conversation."""
+        with self._db.begin() as session:
+            if acknowledgement:
+                # Claim the one acknowledgement atomically: two turns racing
+                # (two quick messages) must not both send it.
+                claimed = session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id, Conversation.state == "ai",
+                           Conversation.ai_acknowledged.is_(False))
+                    .values(ai_acknowledged=True)).rowcount == 1
+                if not claimed:
+                    return None
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or conversation.state != "ai":
+                return None
+            message = Message(conversation=conversation, sender="ai", text=text, created_at=self._clock(),
+                              language=conversation.language)
+            session.add(message)
+            session.flush()
+            payload = message_view(message)
+            client_id = conversation.client_id
+        self._events.publish(MessagePosted(payload, client_id=client_id, agent_id=None))
+        return payload
+
+    # --- agents ---------------------------------------------------------------
+    def agent_connected(self, *, agent_id: int, connection_id: str) -> None:
+        self._state.presence_touch(agent_id=agent_id, connection_id=connection_id, ttl=self._presence_ttl)
+        self._events.publish(QueueChanged())
+
+    def agent_heartbeat(self, *, agent_id: int, connection_id: str) -> None:
+        self._state.presence_touch(agent_id=agent_id, connection_id=connection_id, ttl=self._presence_ttl)
+
+    def agent_disconnected(self, *, agent_id: int, connection_id: str) -> None:
+        self._state.presence_drop(agent_id=agent_id, connection_id=connection_id)
+
+    def set_status(self, *, agent_id: int, status: Any) -> str:
+        """Set the agent's chosen status, online or away; it survives reconnects."""
+        if status not in ("online", "away"):
+            raise ServiceError("invalid", "status must be online or away.")
+        with self._db.begin() as session:
+            agent = session.get(Agent, agent_id)
+            if agent is None:
+                raise ServiceError("not_found", "No such agent.", status=404)
+            agent.availability = status
+        self._state.agent_status_set(agent_id=agent_id, status=status)
+        self._events.publish(AgentChanged(agent_id))
+        return status
+
+    def agent_view(self, *, agent_id: int) -> AgentView | None:
+        """Return what routing knows of an agent now."""
+        with self._db() as session:
+            agent = session.get(Agent, agent_id)
+            if agent is None:
+                return None
+            return self._agent_views(session, [agent])[0]
+
+    def _agent_views(self, session: Session, agents: Sequence[Agent]) -> list[AgentView]:
+        ids = [agent.id for agent in agents]
+        present = self._state.present_agents()
+        statuses = self._state.agent_statuses(agent_ids=ids)
+        loads = self._state.load_get(agent_ids=ids)
+        return [AgentView(id=agent.id, languages=tuple(agent.languages), teams=tuple(agent.teams),
+                          capacity=agent.capacity, load=loads.get(agent.id, 0),
+                          online=agent.id in present and statuses.get(agent.id, agent.availability) == "online")
+                for agent in agents]
+
+    def queues_for_present_agents(self) -> dict[int, dict[str, Any]]:
+        """Return each present agent's queue payload, from one snapshot of the shared queue."""
+        entries = self._state.queue_entries()
+        present = self._state.present_agents()
+        if not present:
+            return {}
+        with self._db() as session:
+            agents = session.scalars(select(Agent).where(Agent.id.in_(present))).all()
+            views = self._agent_views(session, agents)
+        return {view.id: self._queue_payload(view, entries) for view in views}
+
+    def queue_for(self, *, agent_id: int) -> dict[str, Any]:
+        view = self.agent_view(agent_id=agent_id)
+        if view is None:
+            raise ServiceError("not_found", "No such agent.", status=404)
+        return self._queue_payload(view, self._state.queue_entries())
+
+    @staticmethod
+    def _queue_payload(view: AgentView, entries: Sequence[QueueEntry]) -> dict[str, Any]:
+        conversations = [{key: value for key, value in entry.summary.items() if key != "client_db_id"}
+                         for entry in entries if can_take(view, _queue_item(entry)) is None]
+        return {"conversations": conversations, "status": "online" if view.online else "away",
+                "load": view.load, "capacity": view.capacity, "at_capacity": view.load >= view.capacity}
+
+    def queued_conversations(self) -> list[dict[str, Any]]:
+        """Return every queued conversation as its visitor sees it, with its queue position.
+
+        Each also carries "client_db_id", saying whom to tell; callers pop it.
+        """
+        conversations = []
+        counters: dict[tuple[str, str], int] = {}
+        for entry in self._state.queue_entries():
+            summary = entry.summary
+            segment = (summary["queue_language"], summary["team"])
+            counters[segment] = counters.get(segment, 0) + 1
+            conversations.append({
+                "id": entry.conversation_id, "state": "queued", "language": summary["language"],
+                "team": summary["team"], "priority": summary["priority"], "queue_position": counters[segment],
+                "agent": None, "sla_due_at": summary["sla_due_at"], "created_at": summary["created_at"],
+                "client_db_id": summary["client_db_id"]})
+        return conversations
+
+    def assigned(self, *, agent_id: int) -> list[dict[str, Any]]:
+        """Return the agent's active conversations."""
+        with self._db() as session:
+            conversations = session.scalars(select(Conversation).where(
+                Conversation.agent_id == agent_id, Conversation.state == "active").order_by(Conversation.accepted_at)).all()
+            return [agent_conversation_view(conversation) for conversation in conversations]
+
+    def agent_history(self, *, agent_id: int, conversation_id: Any) -> dict[str, Any]:
+        conversation_id = self._conversation_id(conversation_id)
+        with self._db() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise ServiceError("not_found", "No such conversation.", status=404)
+            agent = session.get(Agent, agent_id)
+            mine = conversation.agent_id == agent_id
+            if not mine and agent.role != "admin":
+                item = QueueItem(conversation.id, conversation.queue_language, conversation.team)
+                if conversation.state != "queued" or can_take(self._agent_views(session, [agent])[0], item,
+                                                              check_load=False) == "forbidden":
+                    raise ServiceError("forbidden", "This conversation is not yours.", status=403)
+            return {"conversation": agent_conversation_view(conversation),
+                    "messages": self._messages(session, conversation.id)}
+
+    def accept(self, *, agent_id: int, conversation_id: Any) -> dict[str, Any]:
+        """Assign a queued conversation to the agent; exactly one agent wins."""
+        conversation_id = self._conversation_id(conversation_id)
+        with self._db() as session:
+            conversation = session.get(Conversation, conversation_id)
+            agent = session.get(Agent, agent_id)
+            if conversation is None:
+                raise ServiceError("not_found", "No such conversation.", status=404)
+            if conversation.state != "queued":
+                raise ServiceError("taken", "This conversation is no longer waiting.", status=409)
+            view = self._agent_views(session, [agent])[0]
+            refusal = can_take(view, QueueItem(conversation.id, conversation.queue_language, conversation.team),
+                               check_load=False)
+        if refusal == "forbidden":
+            raise ServiceError("forbidden", "This conversation needs a language or team you do not have.", status=403)
+        if refusal == "not_online":
+            raise ServiceError("not_online", "Set yourself online to accept conversations.", status=409)
+        # Reserve a slot first, atomically against capacity, so two accepts
+        # at once cannot both squeeze into the agent's last slot.
+        if not self._state.load_reserve(agent_id=agent_id, capacity=view.capacity):
+            raise ServiceError("at_capacity", "You are at your capacity; close a conversation first.", status=409)
+        now = self._clock()
+        try:
+            with self._db.begin() as session:
+                # The conditional update is the arbiter: across processes and
+                # databases exactly one UPDATE finds the row still queued.
+                won = session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id, Conversation.state == "queued")
+                    .values(state="active", agent_id=agent_id, accepted_at=now)
+                ).rowcount == 1
+        except Exception:
+            self._state.load_release(agent_id=agent_id)
+            raise
+        if not won:
+            self._state.load_release(agent_id=agent_id)
+            raise ServiceError("taken", "Another agent accepted this conversation first.", status=409)
+        self._state.queue_remove(conversation_id=conversation_id)
+        with self._db() as session:
+            conversation = session.get(Conversation, conversation_id)
+            agent_payload = agent_conversation_view(conversation)
+            client_id = conversation.client_id
+        self._events.publish(
+            ConversationChanged(self.conversation_for_visitor(conversation_id), client_id=client_id, agent_ids=(agent_id,)),
+            QueueChanged())
+        return agent_payload
+
+    def post_agent_message(self, *, agent_id: int, conversation_id: Any, message_client_id: Any, text: Any) -> dict[str, Any]:
+        """Store and deliver the assigned agent's message."""
+        conversation_id = self._conversation_id(conversation_id)
+        message_client_id = self._client_id(message_client_id)
+        text = self._text(text)
+        now = self._clock()
+        try:
+            with self._db.begin() as session:
+                conversation = session.get(Conversation, conversation_id)
+                if conversation is None:
+                    raise ServiceError("not_found", "No such conversation.", status=404)
+                if conversation.agent_id != agent_id or conversation.state != "active":
+                    raise ServiceError("forbidden", "Only the assigned agent may write in an active conversation.", status=403)
+                existing = session.scalar(select(Message).where(
+                    Message.conversation_id == conversation_id, Message.client_id == message_client_id))
+                if existing is not None:
+                    return message_view(existing)
+                message = Message(conversation=conversation, sender="agent", agent_id=agent_id, text=text,
+                                  client_id=message_client_id, created_at=now)
+                session.add(message)
+                if conversation.first_response_at is None:
+                    conversation.first_response_at = now
+                session.flush()
+                session.refresh(message)
+                payload = message_view(message)
+                client_id = conversation.client_id
+        except IntegrityError:
+            # The same client_id raced in from another tab or process: return the stored one.
+            with self._db() as session:
+                existing = session.scalar(select(Message).where(
+                    Message.conversation_id == conversation_id, Message.client_id == message_client_id))
+                return message_view(existing)
+        self._events.publish(MessagePosted(payload, client_id=client_id, agent_id=agent_id))
+        return payload
+
+    def close(self, *, agent_id: int, conversation_id: Any) -> dict[str, Any]:
+        """Close a conversation: its assigned agent, or an admin, may."""
+        conversation_id = self._conversation_id(conversation_id)
+        now = self._clock()
+        with self._db.begin() as session:
+            conversation = session.get(Conversation, conversation_id)
+            agent = session.get(Agent, agent_id)
+            if conversation is None:
+                raise ServiceError("not_found", "No such conversation.", status=404)
+            if conversation.agent_id != agent_id and agent.role != "admin":
+                raise ServiceError("forbidden", "Only the assigned agent or an admin may close this conversation.", status=403)
+            if conversation.state == "closed":
+                raise ServiceError("closed", "This conversation is already closed.", status=409)
+            previous_state, assigned = conversation.state, conversation.agent_id
+            conversation.state = "closed"
+            conversation.closed_at = now
+            session.add(Message(conversation=conversation, sender="system", text="conversation_closed", created_at=now))
+            client_id = conversation.client_id
+        if previous_state == "active" and assigned is not None:
+            self._state.load_release(agent_id=assigned)
+        self._state.queue_remove(conversation_id=conversation_id)
+        view = self.conversation_for_visitor(conversation_id)
+        agents = tuple({agent_id, assigned} - {None})
+        self._events.publish(ConversationChanged(view, client_id=client_id, agent_ids=agents), QueueChanged())
+        return view
+
+    # --- repair -----------------------------------------------------------------
+    def repair(self) -> None:
+        """Rebuild the shared queue and agents' loads from the database, healing any drift."""
+        with self._db() as session:
+            queued = session.scalars(select(Conversation).where(Conversation.state == "queued")).all()
+            entries = [self._queue_entry(session, conversation) for conversation in queued]
+            loads = dict(session.execute(
+                select(Conversation.agent_id, func.count()).where(Conversation.state == "active")
+                .group_by(Conversation.agent_id)).all())
+            agent_ids = session.scalars(select(Agent.id)).all()
+            statuses = dict(session.execute(select(Agent.id, Agent.availability)).all())
+        self._state.queue_replace(entries=entries)
+        self._state.load_set(loads={agent_id: loads.get(agent_id, 0) for agent_id in agent_ids})
+        for agent_id, status in statuses.items():
+            self._state.agent_status_set(agent_id=agent_id, status=status)
+
+    # --- internals ----------------------------------------------------------------
+    def conversation_for_visitor(self, conversation_id: int) -> dict[str, Any]:
+        with self._db() as session:
+            return self._visitor_view(session.get(Conversation, conversation_id))
+
+    def _visitor_view(self, conversation: Conversation) -> dict[str, Any]:
+        position = None
+        if conversation.state == "queued":
+            position = next((queued["queue_position"] for queued in self.queued_conversations()
+                             if queued["id"] == conversation.id), None)
+        return conversation_view(conversation, queue_position=position)
+
+    @staticmethod
+    def _open_for_client(session: Session, client_id: int) -> Conversation | None:
+        return session.scalar(select(Conversation).where(
+            Conversation.client_id == client_id, Conversation.state != "closed"))
+
+    @staticmethod
+    def _messages(session: Session, conversation_id: int) -> list[dict[str, Any]]:
+        messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                                   .order_by(Message.id)).all()
+        return [message_view(message) for message in messages]
+
+    def _decide(self, session: Session, conversation: Conversation) -> LanguageDecision:
+        evidence = session.execute(
+            select(Message.language_scores, Message.language_weight)
+            .where(Message.conversation_id == conversation.id, Message.sender == "visitor")
+            .order_by(Message.id)).all()
+        return decide_language(messages=[(scores, weight) for scores, weight in evidence],
+                               panel_language=conversation.panel_language,
+                               browser_languages=conversation.browser_languages or ())
+
+    def _route(self, session: Session, conversation: Conversation, decision: LanguageDecision, *,
+               client: Client, now: datetime) -> None:
+        """Decide where the conversation waits, from its language decision."""
+        supported = set(panel_languages(session))
+        human_priority = initial_priority(subscribed=client.has_active_subscription(now=now))
+        new = conversation.state == "new"
+        if new or conversation.state in ("queued", "ai"):
+            if new or should_reroute(current=conversation.language, decision=decision) or (
+                    conversation.language == "und" and decision.language != "und"):
+                conversation.language = decision.language
+            conversation.language_explanation = decision.explanation
+        if not new and conversation.state != "ai" and not (
+                conversation.state == "queued" and conversation.priority != "ai"):
+            return  # With a human, or handed over by request: the language no longer routes.
+        language = conversation.language
+        if language == "und" or language in supported:
+            target = (FALLBACK_LANGUAGE if language == "und" else language, "queued", human_priority)
+        else:
+            target = (language, "ai", "ai")
+        if conversation.state == "queued" and conversation.priority == "ai" and target[1] == "ai":
+            return  # Handed to humans already; never back to the AI.
+        queue_language, state, priority = target
+        if (conversation.queue_language, conversation.state, conversation.priority) != target:
+            conversation.queue_language, conversation.state, conversation.priority = queue_language, state, priority
+            if state == "queued":
+                conversation.queued_at = now
+
+    def _queue_entry(self, session: Session, conversation: Conversation) -> QueueEntry:
+        first = session.scalar(select(Message.text).where(
+            Message.conversation_id == conversation.id, Message.sender == "visitor").order_by(Message.id).limit(1))
+        summary = queue_summary(conversation, preview=first or "")
+        summary["client_db_id"] = conversation.client_id
+        return QueueEntry(conversation_id=conversation.id,
+                          score=queue_score(priority=conversation.priority, sla_due_at=conversation.sla_due_at),
+                          summary=summary)
+
+    def _sync_queue(self, conversation_id: int, entry: QueueEntry | None) -> None:
+        if entry is None:
+            self._state.queue_remove(conversation_id=conversation_id)
+        else:
+            self._state.queue_put(conversation_id=entry.conversation_id, score=entry.score, summary=entry.summary)
+
+
+def _queue_item(entry: QueueEntry) -> QueueItem:
+    return QueueItem(entry.conversation_id, entry.summary["queue_language"], entry.summary["team"])

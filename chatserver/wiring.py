@@ -1,0 +1,35 @@
+"""Build the services one app uses, each implementation chosen by configuration."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import jobs
+from .ai import AIAgent, Catalog
+from .db import make_engine, make_sessionmaker
+from .events import EventBus
+from .language import make_detector
+from .models import utcnow
+from .services import AdminService, AuthService, ChatService, Services
+from .state import make_state
+
+
+def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any]) -> Services:
+    engine = make_engine(config["DATABASE_URL"])
+    db = make_sessionmaker(engine)
+    state = make_state(redis_url=config["REDIS_URL"], prefix=config["REDIS_PREFIX"])
+    events = EventBus()
+    runner = jobs.JobRunner(spawn=spawn, workers={jobs.ROUTINE: 2, jobs.AI: config["AI_WORKERS"]},
+                            limits={jobs.ROUTINE: 10_000, jobs.AI: config["AI_QUEUE_LIMIT"]})
+    clock = utcnow
+    chat = ChatService(db=db, state=state, detector=make_detector(config["LANGUAGE_DETECTOR"]), events=events,
+                       clock=clock, first_response_hours=config["FIRST_RESPONSE_HOURS"],
+                       max_message_length=config["MAX_MESSAGE_LENGTH"], presence_ttl=config["PRESENCE_TTL"])
+    container = Services(
+        db=db, engine=engine, state=state, events=events, jobs=runner, clock=clock, chat=chat,
+        auth=AuthService(db=db, secret_key=config["SECRET_KEY"], identity_secret=config["IDENTITY_SECRET"],
+                         token_ttl=config["AGENT_TOKEN_TTL"], clock=clock),
+        admin=AdminService(db=db, events=events, clock=clock),
+    )
+    container.ai = AIAgent(chat=chat, jobs=runner, catalog=Catalog(config["PROMPTS_DIR"]))
+    return container

@@ -1,0 +1,77 @@
+"""A real server per test module, with an admin and a helper to set up agents and clients."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ..support import Api, Peer, ServerProcess, Stack, identity_token, unique
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-password-1"
+
+
+@dataclass
+class World:
+    """A running server plus shortcuts to populate it."""
+
+    server: ServerProcess
+    admin: Api
+
+    @property
+    def url(self) -> str:
+        return self.server.base_url
+
+    def agent(self, *, languages: list[str], teams: list[str] | None = None, capacity: int = 3,
+              role: str = "agent") -> dict[str, Any]:
+        email = f"{unique('agent')}@example.com"
+        body = self.admin.ok("POST", "/api/admin/agents", {
+            "email": email, "name": f"Agent {email[:10]}", "password": "agent-password-1",
+            "languages": languages, "teams": teams or ["support"], "capacity": capacity, "role": role}, status=201)
+        body["token"] = Api(self.url).login(email, "agent-password-1")
+        return body
+
+    def client(self, *, subscribed: bool = False) -> dict[str, Any]:
+        body = self.admin.ok("POST", "/api/admin/clients", {
+            "email": f"{unique('client')}@example.com", "name": f"Client {unique()}",
+            "subscription_active_until": "2099-01-01T00:00:00Z" if subscribed else None}, status=201)
+        body["identity"] = identity_token(body["personal_id"], body["email"])
+        return body
+
+    def visitor(self, client: dict[str, Any], **auth: Any) -> Peer:
+        return Peer(self.url, "/visitor").connect({"identity": client["identity"], **auth})
+
+    def agent_peer(self, agent: dict[str, Any]) -> Peer:
+        return Peer(self.url, "/agent").connect({"token": agent["token"]})
+
+
+@pytest.fixture(scope="module")
+def world(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    log = tmp_path_factory.mktemp("logs") / "server.log"
+    server = ServerProcess(stack, log_path=str(log), extra_env={"HEARTBEAT_INTERVAL": "1"})
+    if not stack.database_url.startswith("sqlite"):
+        result = server.cli("db", "upgrade")
+        assert result.returncode == 0, result.stderr
+    server.start()
+    try:
+        result = server.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
+        assert result.returncode == 0, result.stderr
+        admin = Api(server.base_url)
+        admin.token = admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        yield World(server, admin)
+    finally:
+        server.stop()
+        # A server must never print a stack trace for bad input; genuine
+        # failures show up here too.
+        assert "Traceback" not in server.read_log(), server.read_log()[-5000:]
+
+
+@pytest.fixture
+def peers() -> Iterator[list[Peer]]:
+    """Collect peers a test opens and disconnect them afterwards."""
+    opened: list[Peer] = []
+    yield opened
+    for peer in opened:
+        peer.disconnect()
