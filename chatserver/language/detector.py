@@ -97,8 +97,7 @@ NEUTRAL_TOKENS: frozenset[str] = frozenset(
         "pls", "plz", "xd", "xoxo", "wow", "yay", "ugh", "oops", "ops",
         "hm", "hmm", "hmmm", "um", "umm", "uh", "uhm", "ah", "oh", "eh",
         "aha", "ahh", "ohh", "mhm", "idk",
-        "haha", "hahaha", "hahahaha", "hehe", "hehehe", "hihi", "jaja",
-        "jajaja", "kkk", "kkkk", "rsrs", "www",
+        # repeated laughter ("haha", "jajaja", "kkkk") is matched by _LAUGH_RE
     }
 )
 # Laughter of any length ("hahahahaha", "jajaja", "hihihi").
