@@ -24,7 +24,8 @@ def _commands():
     @cli.command(help="Start the server (gevent). With no configuration: SQLite, in-process state, no key.")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, type=int, show_default=True)
-    def run(host: str, port: int) -> None:
+    @click.option("--demo", is_flag=True, help="Create demo agents, clients and languages; serve /demo.")
+    def run(host: str, port: int, demo: bool) -> None:
         from . import realtime
         from .app import create_app, socketio
         from .db import upgrade
@@ -35,6 +36,12 @@ def _commands():
             # The embedded default creates and migrates its database on start;
             # shared databases migrate in the release phase (`chatserver db upgrade`).
             upgrade(url)
+        if demo:
+            from .demo import seed
+
+            for line in seed(app.extensions["chatserver"]):
+                click.echo(line, err=True)
+            click.echo(f"demo page: http://{host}:{port}/demo", err=True)
         realtime.start(app)
         click.echo(f"chatserver listening on http://{host}:{port}", err=True)
         socketio.run(app, host=host, port=port, log_output=False)

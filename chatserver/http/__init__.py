@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask import Flask
 
 from .api import api
+from .demo import demo
 from .errors import init_app as init_errors
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(api)
+    app.register_blueprint(demo)
     init_errors(app)

@@ -132,6 +132,14 @@ class AdminService:
             raise ServiceError("conflict", "A client with this email exists.", status=409) from None
         return client
 
+    def get_client(self, *, personal_id: Any) -> Client:
+        with self._db() as session:
+            client = session.scalar(select(Client).where(Client.personal_id == personal_id)) \
+                if isinstance(personal_id, str) else None
+        if client is None:
+            raise ServiceError("not_found", "No client has this personal ID.", status=404)
+        return client
+
     def list_clients(self) -> Sequence[Client]:
         with self._db() as session:
             return session.scalars(select(Client).order_by(Client.id)).all()
