@@ -15,7 +15,7 @@ from ..config import DEFAULT_TEAM, TEAMS
 from ..events import AgentChanged, ConversationChanged, EventBus, MessagePosted, QueueChanged
 from ..language import Detector, LanguageDecision, decide_language, message_weight, normalize_code, should_reroute
 from ..models import Agent, Client, Conversation, Message
-from ..routing import AgentView, QueueItem, can_take, first_response_due, initial_priority, queue_score
+from ..routing import AgentView, QueueItem, can_take, first_response_due, initial_priority, queue_score, visible_queue
 from ..state import QueueEntry, SharedState
 from .admin import panel_languages
 from .errors import ServiceError
@@ -301,8 +301,9 @@ class ChatService:
 
     @staticmethod
     def _queue_payload(view: AgentView, entries: Sequence[QueueEntry]) -> dict[str, Any]:
-        conversations = [{key: value for key, value in entry.summary.items() if key != "client_db_id"}
-                         for entry in entries if can_take(view, _queue_item(entry)) is None]
+        conversations = visible_queue(view, (
+            (_queue_item(entry), {key: value for key, value in entry.summary.items() if key != "client_db_id"})
+            for entry in entries))
         return {"conversations": conversations, "status": "online" if view.online else "away",
                 "load": view.load, "capacity": view.capacity, "at_capacity": view.load >= view.capacity}
 
