@@ -1,0 +1,84 @@
+"""Two server processes sharing PostgreSQL and Redis behave as one server."""
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from ..support import Api, ServerProcess, Stack
+from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, World
+
+
+@pytest.fixture(scope="module")
+def pair(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, World]]:
+    if stack.redis_url is None or stack.database_url.startswith("sqlite"):
+        pytest.skip("several processes need the shared stack: set TEST_DATABASE_URL and TEST_REDIS_URL")
+    logs = tmp_path_factory.mktemp("logs")
+    first = ServerProcess(stack, log_path=str(logs / "a.log"), extra_env={"HEARTBEAT_INTERVAL": "1"})
+    assert first.cli("db", "upgrade").returncode == 0
+    second = ServerProcess(stack, log_path=str(logs / "b.log"), extra_env={"HEARTBEAT_INTERVAL": "1"})
+    first.start()
+    second.start()
+    try:
+        assert first.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD).returncode == 0
+        token = Api(first.base_url).login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        yield World(first, Api(first.base_url, token)), World(second, Api(second.base_url, token))
+    finally:
+        first.stop()
+        second.stop()
+        for server in (first, second):
+            assert "Traceback" not in server.read_log(), server.read_log()[-3000:]
+
+
+def test_visitor_on_one_process_reaches_agent_on_the_other(pair, peers) -> None:
+    a, b = pair
+    a.admin.ok("PUT", "/api/admin/languages", {"languages": ["en", "de"]})
+    agent = a.agent(languages=["de"])
+    agent_peer = b.agent_peer(agent)
+    client = a.client()
+    visitor = a.visitor(client)
+    peers += [agent_peer, visitor]
+
+    ack = visitor.call("message", {"client_id": str(uuid.uuid4()), "text": "Guten Tag, ich habe eine Frage zu meiner Rechnung."})
+    assert ack["ok"], ack
+    conversation_id = ack["message"]["conversation_id"]
+    agent_peer.wait_for("queue", lambda q: conversation_id in [c["id"] for c in q["conversations"]])
+
+    accepted = agent_peer.call("accept", {"conversation_id": conversation_id})
+    assert accepted["ok"], accepted
+    visitor.wait_for("conversation", lambda c: c["state"] == "active" and c["agent"]["id"] == agent["id"])
+
+    assert agent_peer.call("message", {"conversation_id": conversation_id, "client_id": "b-1", "text": "Hallo!"})["ok"]
+    assert visitor.wait_for("message", lambda m: m["sender"] == "agent")["text"] == "Hallo!"
+    assert visitor.call("message", {"client_id": "a-2", "text": "Danke, die Nummer ist 118."})["ok"]
+    assert agent_peer.wait_for("message", lambda m: m.get("client_id") == "a-2")["text"] == "Danke, die Nummer ist 118."
+
+
+def test_accept_races_across_processes_have_one_winner(pair, peers) -> None:
+    a, b = pair
+    a.admin.ok("PUT", "/api/admin/languages", {"languages": ["en", "de"]})
+    first, second = a.agent(languages=["en"], capacity=20), b.agent(languages=["en"], capacity=20)
+    on_a, on_b = a.agent_peer(first), b.agent_peer(second)
+    peers += [on_a, on_b]
+    for _ in range(5):
+        visitor = a.visitor(a.client())
+        peers.append(visitor)
+        ack = visitor.call("message", {"client_id": str(uuid.uuid4()), "text": "Hello, I need help with my order please."})
+        conversation_id = ack["message"]["conversation_id"]
+        on_b.wait_for("queue", lambda q: conversation_id in [c["id"] for c in q["conversations"]])
+        barrier = threading.Barrier(2)
+        results: list[dict] = []
+
+        def accept(peer) -> None:
+            barrier.wait()
+            results.append(peer.call("accept", {"conversation_id": conversation_id}))
+
+        threads = [threading.Thread(target=accept, args=(peer,)) for peer in (on_a, on_b)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(result["ok"] for result in results) == [False, True], results
+        assert [r["error"]["code"] for r in results if not r["ok"]] == ["taken"]
