@@ -82,3 +82,21 @@ def test_accept_races_across_processes_have_one_winner(pair, peers) -> None:
             thread.join()
         assert sorted(result["ok"] for result in results) == [False, True], results
         assert [r["error"]["code"] for r in results if not r["ok"]] == ["taken"]
+
+
+def test_idle_message_queue_listener_stays_subscribed(pair, peers) -> None:
+    """redis-py's default 5 s read timeout must not cut the idle pub/sub listener (a reconnect loop that drops emits)."""
+    import time
+
+    a, b = pair
+    a.admin.ok("PUT", "/api/admin/languages", {"languages": ["en"]})
+    agent = a.agent(languages=["en"])
+    agent_peer = b.agent_peer(agent)
+    visitor = a.visitor(a.client())
+    peers += [agent_peer, visitor]
+    time.sleep(7)  # longer than redis-py's default socket_timeout, with nothing published
+    ack = visitor.call("message", {"client_id": str(uuid.uuid4()), "text": "Hello, is anyone there to help me?"})
+    conversation_id = ack["message"]["conversation_id"]
+    agent_peer.wait_for("queue", lambda q: conversation_id in [c["id"] for c in q["conversations"]], timeout=3)
+    for server in (a.server, b.server):
+        assert "Cannot receive from redis" not in server.read_log()
