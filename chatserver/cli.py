@@ -6,7 +6,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["run"]:
+    if argv[:1] in (["run"], ["ai-worker"]):
         # gevent must patch the standard library before anything else imports it.
         from gevent import monkey
 
@@ -45,6 +45,19 @@ def _commands():
         realtime.start(app)
         click.echo(f"chatserver listening on http://{host}:{port}", err=True)
         socketio.run(app, host=host, port=port, log_output=False)
+
+    @cli.command("ai-worker", help="Run AI turns from the Redis job queue (a separate process for scale-out).")
+    def ai_worker() -> None:
+        from .app import create_app, socketio
+
+        app = create_app({"ASYNC_MODE": "gevent"})
+        if not app.config["REDIS_URL"]:
+            raise click.ClickException("ai-worker needs REDIS_URL: in embedded mode the server runs AI turns itself.")
+        container = app.extensions["chatserver"]
+        container.jobs.start()
+        click.echo(f"ai-worker running {app.config['AI_WORKERS']} AI workers", err=True)
+        while True:
+            socketio.sleep(3600)
 
     @cli.command("create-admin", help="Create an admin agent who can sign in to the API and the consoles.")
     @click.option("--email", required=True)

@@ -40,8 +40,16 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "OPENAI_API_KEY": env.get("OPENAI_API_KEY") or None,
         "OPENAI_BASE_URL": env.get("OPENAI_BASE_URL") or None,
         "AI_MODEL": env.get("AI_MODEL", "gpt-4o-mini"),
-        "AI_WORKERS": _int(env.get("AI_WORKERS"), 2),
+        "AI_WORKERS": _int(env.get("AI_WORKERS"), 4),
         "AI_QUEUE_LIMIT": _int(env.get("AI_QUEUE_LIMIT"), 1000),
+        "AI_TIMEOUT": _float(env.get("AI_TIMEOUT"), 20.0),
+        "AI_MAX_RETRIES": _int(env.get("AI_MAX_RETRIES"), 2),
+        "AI_TURN_SECONDS": _float(env.get("AI_TURN_SECONDS"), 60.0),
+        "AI_CONVERSATION_TOKEN_BUDGET": _int(env.get("AI_CONVERSATION_TOKEN_BUDGET"), 20_000),
+        "AI_DAILY_TOKEN_BUDGET": _int(env.get("AI_DAILY_TOKEN_BUDGET"), 2_000_000),
+        "AI_HISTORY_TOKENS": _int(env.get("AI_HISTORY_TOKENS"), 3_000),
+        "AI_MAX_OUTPUT_TOKENS": _int(env.get("AI_MAX_OUTPUT_TOKENS"), 400),
+        "COMPANY_NAME": env.get("COMPANY_NAME", "our company"),
         # Language.
         "LANGUAGE_DETECTOR": env.get("LANGUAGE_DETECTOR", "langdetect"),
         # Policy knobs.

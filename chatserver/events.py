@@ -17,6 +17,23 @@ class MessagePosted:
 
 
 @dataclass(frozen=True)
+class MessageDelta:
+    """A piece of an AI reply that is still streaming; not stored."""
+
+    delta: dict[str, Any]
+    client_id: int
+
+
+@dataclass(frozen=True)
+class Typing:
+    conversation_id: int
+    sender: str  # visitor | agent | ai
+    typing: bool
+    client_id: int
+    agent_id: int | None
+
+
+@dataclass(frozen=True)
 class ConversationChanged:
     conversation: dict[str, Any]
     client_id: int
@@ -34,7 +51,7 @@ class AgentChanged:
     agent_id: int
 
 
-Event = MessagePosted | ConversationChanged | QueueChanged | AgentChanged
+Event = MessagePosted | MessageDelta | Typing | ConversationChanged | QueueChanged | AgentChanged
 
 
 @dataclass

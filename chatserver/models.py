@@ -137,6 +137,10 @@ class Conversation(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     ai_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Tokens the AI agent spent on this conversation, against its budget.
+    ai_tokens_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Why the AI handed the conversation to humans, when it did.
+    handoff_reason: Mapped[str | None] = mapped_column(String(32), default=None)
 
     client: Mapped[Client] = relationship(lazy="joined")
     agent: Mapped[Agent | None] = relationship(lazy="joined")
@@ -162,6 +166,9 @@ class Message(Base):
     language_scores: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     language_weight: Mapped[float] = mapped_column(default=0.0)
     client_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # For system messages: a stable key (conversation_closed, handed_to_humans)
+    # that clients may render in their own words; text holds a localized default.
+    event: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agent: Mapped[Agent | None] = relationship(lazy="joined")

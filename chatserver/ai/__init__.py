@@ -1,5 +1,6 @@
-"""The AI agent: client, prompts, job runner and handoff."""
-from .agent import AIAgent
-from .catalog import Catalog
+"""The AI agent: model client, prompts, turns as background jobs, and the handoff to humans."""
+from .agent import AIAgent, Budgets
+from .client import ChatModel, ModelError, OpenAIChatModel
+from .prompts import PromptBuilder
 
-__all__ = ["AIAgent", "Catalog"]
+__all__ = ["AIAgent", "Budgets", "ChatModel", "ModelError", "OpenAIChatModel", "PromptBuilder"]

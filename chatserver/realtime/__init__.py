@@ -20,10 +20,12 @@ def init_app(app: Flask, socketio: SocketIO) -> None:
     socketio.on_namespace(agents)
     container.events.subscribe(Broadcaster(socketio=socketio, chat=container.chat))
     container.maintenance = Maintenance(
-        socketio=socketio, chat=container.chat, state=container.state, agents=agents,
+        socketio=socketio, chat=container.chat, state=container.state, agents=agents, ai=container.ai,
         heartbeat_interval=app.config["HEARTBEAT_INTERVAL"], repair_interval=app.config["REPAIR_INTERVAL"])
 
 
 def start(app: Flask) -> None:
-    """Start this process's background upkeep (the server does this once it runs)."""
-    app.extensions["chatserver"].maintenance.start()
+    """Start this process's background upkeep and job workers (the server does this once it runs)."""
+    container = app.extensions["chatserver"]
+    container.maintenance.start()
+    container.jobs.start()

@@ -72,3 +72,9 @@ class AgentNamespace(GuardedNamespace):
     def on_close(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return {"conversation": services().chat.close(agent_id=identity["agent_id"],
                                                       conversation_id=data.get("conversation_id"))}
+
+    @event
+    def on_typing(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        services().chat.agent_typing(agent_id=identity["agent_id"], conversation_id=data.get("conversation_id"),
+                                     typing=data.get("typing"))
+        return {}

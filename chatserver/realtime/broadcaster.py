@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_socketio import SocketIO
 
-from ..events import AgentChanged, ConversationChanged, MessagePosted, QueueChanged
+from ..events import AgentChanged, ConversationChanged, MessageDelta, MessagePosted, QueueChanged, Typing
 from ..services.chat import ChatService
 from .agent import agent_room
 from .visitor import visitor_room
@@ -34,6 +34,14 @@ class Broadcaster:
             self._emit("message", event.message, visitor_room(event.client_id), VISITOR)
             if event.agent_id is not None:
                 self._emit("message", event.message, agent_room(event.agent_id), AGENT)
+        elif isinstance(event, MessageDelta):
+            self._emit("message_delta", event.delta, visitor_room(event.client_id), VISITOR)
+        elif isinstance(event, Typing):
+            payload = {"conversation_id": event.conversation_id, "sender": event.sender, "typing": event.typing}
+            if event.sender != "visitor":
+                self._emit("typing", payload, visitor_room(event.client_id), VISITOR)
+            if event.sender != "agent" and event.agent_id is not None:
+                self._emit("typing", payload, agent_room(event.agent_id), AGENT)
         elif isinstance(event, ConversationChanged):
             self._emit("conversation", event.conversation, visitor_room(event.client_id), VISITOR)
             for agent_id in event.agent_ids:

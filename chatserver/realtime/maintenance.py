@@ -8,6 +8,7 @@ import uuid
 
 from flask_socketio import SocketIO
 
+from ..ai import AIAgent
 from ..services.chat import ChatService
 from ..state import SharedState
 from .agent import AgentNamespace
@@ -21,7 +22,8 @@ class Maintenance:
     """Keep this process's agents present and the shared queue true to the database."""
 
     def __init__(self, *, socketio: SocketIO, chat: ChatService, state: SharedState, agents: AgentNamespace,
-                 heartbeat_interval: float, repair_interval: float):
+                 ai: AIAgent, heartbeat_interval: float, repair_interval: float):
+        self._ai = ai
         self._socketio = socketio
         self._chat = chat
         self._state = state
@@ -42,6 +44,7 @@ class Maintenance:
             return
         try:
             self._chat.repair()
+            self._ai.resume_waiting()
         finally:
             self._state.lock_release(name=REPAIR_LOCK, owner=self._owner)
 

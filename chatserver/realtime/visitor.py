@@ -61,3 +61,8 @@ class VisitorNamespace(GuardedNamespace):
     @event
     def on_history(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return services().chat.history(client_id=identity["client_id"])
+
+    @event
+    def on_typing(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        services().chat.visitor_typing(client_id=identity["client_id"], typing=data.get("typing"))
+        return {}

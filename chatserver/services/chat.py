@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import DEFAULT_TEAM, TEAMS
-from ..events import AgentChanged, ConversationChanged, EventBus, MessagePosted, QueueChanged
+from ..catalog import Catalog
+from ..events import AgentChanged, ConversationChanged, EventBus, MessageDelta, MessagePosted, QueueChanged, Typing
 from ..language import Detector, LanguageDecision, decide_language, message_weight, normalize_code, should_reroute
 from ..models import Agent, Client, Conversation, Message
 from ..routing import AgentView, QueueItem, can_take, first_response_due, initial_priority, queue_score, visible_queue
@@ -41,9 +42,10 @@ class ChatService:
     """Run conversations from a visitor's first message to close."""
 
     def __init__(self, *, db: sessionmaker[Session], state: SharedState, detector: Detector, events: EventBus,
-                 clock: Callable[[], datetime], first_response_hours: float, max_message_length: int,
-                 presence_ttl: float):
+                 catalog: Catalog, clock: Callable[[], datetime], first_response_hours: float,
+                 max_message_length: int, presence_ttl: float):
         self._db = db
+        self._catalog = catalog
         self._state = state
         self._detector = detector
         self._events = events
@@ -166,56 +168,77 @@ class ChatService:
 
     def request_human(self, *, client_id: int) -> dict[str, Any]:
         """Move an AI-handled conversation to the bottom of the English-speaking human queue."""
-        now = self._clock()
-        with self._db.begin() as session:
+        with self._db() as session:
             conversation = self._open_for_client(session, client_id)
             if conversation is None:
                 raise ServiceError("no_conversation", "There is no open conversation; send a message first.")
-            if conversation.state != "ai":
-                return self._visitor_view(conversation)
-            self._hand_to_humans(conversation, now=now)
-            session.flush()
             conversation_id = conversation.id
-            entry = self._queue_entry(session, conversation)
-        self._sync_queue(conversation_id, entry)
-        view = self.conversation_for_visitor(conversation_id)
-        self._events.publish(ConversationChanged(view, client_id=client_id), QueueChanged())
-        return view
+        self.hand_to_humans(conversation_id=conversation_id, reason="visitor_request")
+        return self.conversation_for_visitor(conversation_id)
 
-    def hand_to_humans(self, *, conversation_id: int) -> None:
-        """Move an AI-handled conversation to humans (the AI failed or gave up)."""
+    def hand_to_humans(self, *, conversation_id: int, reason: str, note: bool = True) -> bool:
+        """Move an AI-handled conversation to humans, telling the visitor what happens next."""
+        now = self._clock()
         with self._db.begin() as session:
+            # The conditional update makes the handoff happen once, however
+            # many paths (visitor, model, time-out) ask for it at once.
+            moved = session.execute(
+                update(Conversation).where(Conversation.id == conversation_id, Conversation.state == "ai")
+                .values(state="queued", priority="ai", queue_language=FALLBACK_LANGUAGE, queued_at=now,
+                        handoff_reason=reason)).rowcount == 1
+            if not moved:
+                return False
             conversation = session.get(Conversation, conversation_id)
-            if conversation is None or conversation.state != "ai":
-                return
-            self._hand_to_humans(conversation, now=self._clock())
+            session.refresh(conversation)
+            notice = None
+            if note:
+                notice = Message(conversation=conversation, sender="system", event="handed_to_humans", created_at=now,
+                                 text=self._catalog.text("ai_handoff", language=conversation.language))
+                session.add(notice)
             session.flush()
             client_id = conversation.client_id
             entry = self._queue_entry(session, conversation)
+            notice_payload = message_view(notice) if notice else None
+        log.info("conversation %s handed to humans: %s", conversation_id, reason)
         self._sync_queue(conversation_id, entry)
+        if notice_payload:
+            self._events.publish(MessagePosted(notice_payload, client_id=client_id, agent_id=None))
         self._events.publish(ConversationChanged(self.conversation_for_visitor(conversation_id), client_id=client_id),
                              QueueChanged())
-
-    @staticmethod
-    def _hand_to_humans(conversation: Conversation, *, now: datetime) -> None:
-        conversation.state = "queued"
-        conversation.priority = "ai"
-        conversation.queue_language = FALLBACK_LANGUAGE
-        conversation.queued_at = now
+        return True
 
     # --- the AI agent ---------------------------------------------------------
     def ai_context(self, *, conversation_id: int) -> dict[str, Any] | None:
-        """Return what the AI agent may see of a conversation it handles, or None."""
+        """Return what the AI agent may see of a conversation it handles, or None.
+
+        Only this conversation's messages, and nothing about the account
+        beyond the language and whether a subscription is active.
+        """
         with self._db() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None or conversation.state != "ai":
                 return None
-            return {"conversation_id": conversation.id, "language": conversation.language,
-                    "acknowledged": conversation.ai_acknowledged,
-                    "messages": [{"sender": m["sender"], "text": m["text"]}
-                                 for m in self._messages(session, conversation.id)]}
+            messages = self._messages(session, conversation.id)
+            last_answered = max((m["id"] for m in messages if m["sender"] == "ai"), default=0)
+            return {"conversation_id": conversation.id, "client_id": conversation.client_id,
+                    "language": conversation.language, "acknowledged": conversation.ai_acknowledged,
+                    "subscribed": conversation.client.has_active_subscription(now=self._clock()),
+                    "tokens_used": conversation.ai_tokens_used,
+                    "pending": any(m["sender"] == "visitor" and m["id"] > last_answered for m in messages),
+                    "messages": [{"sender": m["sender"], "text": m["text"]} for m in messages]}
 
-    def post_ai_message(self, *, conversation_id: int, text: str, acknowledgement: bool = False) -> dict[str, Any] | None:
+    def ai_conversations_waiting(self) -> list[int]:
+        """Return AI conversations whose latest message is the visitor's (a lost or pending turn)."""
+        with self._db() as session:
+            latest = (select(Message.conversation_id, func.max(Message.id).label("last_id"))
+                      .group_by(Message.conversation_id).subquery())
+            return list(session.scalars(
+                select(Conversation.id).join(latest, latest.c.conversation_id == Conversation.id)
+                .join(Message, Message.id == latest.c.last_id)
+                .where(Conversation.state == "ai", Message.sender == "visitor")))
+
+    def post_ai_message(self, *, conversation_id: int, text: str, acknowledgement: bool = False,
+                        stream_id: str | None = None, tokens: int = 0) -> dict[str, Any] | None:
         """Store and deliver the AI agent's reply, if the AI still handles the conversation."""
         with self._db.begin() as session:
             if acknowledgement:
@@ -231,14 +254,57 @@ class ChatService:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None or conversation.state != "ai":
                 return None
+            conversation.ai_tokens_used += tokens
             message = Message(conversation=conversation, sender="ai", text=text, created_at=self._clock(),
                               language=conversation.language)
             session.add(message)
             session.flush()
             payload = message_view(message)
             client_id = conversation.client_id
+        if stream_id:
+            payload["stream_id"] = stream_id
         self._events.publish(MessagePosted(payload, client_id=client_id, agent_id=None))
         return payload
+
+    def add_ai_tokens(self, *, conversation_id: int, tokens: int) -> None:
+        """Count tokens a turn spent without producing a reply."""
+        with self._db.begin() as session:
+            session.execute(update(Conversation).where(Conversation.id == conversation_id)
+                            .values(ai_tokens_used=Conversation.ai_tokens_used + tokens))
+
+    def ai_delta(self, *, conversation_id: int, client_id: int, stream_id: str, delta: str) -> None:
+        """Deliver a piece of a streaming AI reply; post_ai_message stores it once, whole."""
+        self._events.publish(MessageDelta({"id": stream_id, "conversation_id": conversation_id, "delta": delta},
+                                          client_id=client_id))
+
+    def typing(self, *, conversation_id: int, client_id: int, sender: str, typing: bool,
+               agent_id: int | None = None) -> None:
+        """Tell the other side that someone is (or stopped) typing; nothing is stored."""
+        self._events.publish(Typing(conversation_id=conversation_id, sender=sender, typing=typing,
+                                    client_id=client_id, agent_id=agent_id))
+
+    def visitor_typing(self, *, client_id: int, typing: Any) -> None:
+        if not isinstance(typing, bool):
+            raise ServiceError("invalid", "typing must be true or false.")
+        with self._db() as session:
+            conversation = self._open_for_client(session, client_id)
+            if conversation is None or conversation.agent_id is None or conversation.state != "active":
+                return
+            conversation_id, agent_id = conversation.id, conversation.agent_id
+        self.typing(conversation_id=conversation_id, client_id=client_id, sender="visitor", typing=typing,
+                    agent_id=agent_id)
+
+    def agent_typing(self, *, agent_id: int, conversation_id: Any, typing: Any) -> None:
+        conversation_id = self._conversation_id(conversation_id)
+        if not isinstance(typing, bool):
+            raise ServiceError("invalid", "typing must be true or false.")
+        with self._db() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or conversation.agent_id != agent_id or conversation.state != "active":
+                raise ServiceError("forbidden", "Only the assigned agent may type in an active conversation.", status=403)
+            client_id = conversation.client_id
+        self.typing(conversation_id=conversation_id, client_id=client_id, sender="agent", typing=typing,
+                    agent_id=agent_id)
 
     # --- agents ---------------------------------------------------------------
     def agent_connected(self, *, agent_id: int, connection_id: str) -> None:
@@ -446,7 +512,8 @@ class ChatService:
             previous_state, assigned = conversation.state, conversation.agent_id
             conversation.state = "closed"
             conversation.closed_at = now
-            session.add(Message(conversation=conversation, sender="system", text="conversation_closed", created_at=now))
+            session.add(Message(conversation=conversation, sender="system", event="conversation_closed", created_at=now,
+                                text=self._catalog.text("conversation_closed", language=conversation.language)))
             client_id = conversation.client_id
         if previous_state == "active" and assigned is not None:
             self._state.load_release(agent_id=assigned)

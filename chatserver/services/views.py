@@ -29,6 +29,8 @@ def message_view(message: Message) -> dict[str, Any]:
     }
     if message.sender == "agent":
         view["agent"] = agent_public(message.agent)
+    if message.sender == "system":
+        view["event"] = message.event
     return view
 
 

@@ -91,6 +91,26 @@ class SharedState(ABC):
     def lock_release(self, *, name: str, owner: str) -> None:
         """Release the lease only if owner still holds it."""
 
+    # --- counters: usage totals with a lifetime, e.g. AI tokens spent today
+
+    @abstractmethod
+    def counter_add(self, *, name: str, amount: int, ttl: float) -> int:
+        """Add amount to the counter, keep it ttl seconds from its creation, and return the new total."""
+
+    @abstractmethod
+    def counter_get(self, *, name: str) -> int:
+        """Return the counter's total, 0 when absent or expired."""
+
+    # --- job queues: background work that any process may take
+
+    @abstractmethod
+    def job_push(self, *, queue: str, payload: Mapping[str, Any], limit: int) -> bool:
+        """Append a JSON-serialisable job; return False when the queue already holds limit jobs."""
+
+    @abstractmethod
+    def job_pop(self, *, queue: str, timeout: float) -> dict[str, Any] | None:
+        """Take the oldest job, waiting up to timeout seconds; None when there is none."""
+
     # --- plumbing
 
     @property

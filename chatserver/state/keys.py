@@ -75,6 +75,18 @@ class Keys:
         """Name the lock called name."""
         return f"{self.prefix}lock:{name}"
 
+    # STRING integer total. TTL: the lifetime given to the first counter_add
+    # (for example two days for a daily AI token budget), never extended.
+    def counter(self, name: str) -> str:
+        """Name the counter called name."""
+        return f"{self.prefix}counter:{name}"
+
+    # LIST of JSON jobs, pushed left and popped right (oldest first). No TTL:
+    # jobs wait until a worker takes them; the push is bounded instead.
+    def jobs(self, queue: str) -> str:
+        """Name the job queue called queue."""
+        return f"{self.prefix}jobs:{queue}"
+
     def pattern(self) -> str:
         """Return a SCAN pattern matching every key under the prefix."""
         return _GLOB_SPECIALS.sub(r"\\\1", self.prefix) + "*"

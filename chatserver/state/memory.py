@@ -1,8 +1,11 @@
 """Shared state kept in this process, for a single-process deployment and tests."""
 from __future__ import annotations
 
+import json
+import queue
 import threading
 import time
+from queue import Empty as _Empty
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -39,6 +42,10 @@ class MemoryState(SharedState):
         self._loads: dict[int, int] = {}
         # lock name -> (owner, expiry time by self._clock)
         self._locks: dict[str, tuple[str, float]] = {}
+        # counter name -> (total, expiry time by self._clock)
+        self._counters: dict[str, tuple[int, float]] = {}
+        # queue name -> jobs as JSON text, oldest first
+        self._jobs: dict[str, queue.Queue[str]] = {}
 
     # --- queue
 
@@ -173,6 +180,48 @@ class MemoryState(SharedState):
             held = self._locks.get(name)
             if held is not None and held[0] == owner:
                 del self._locks[name]
+
+    # --- counters
+
+    def counter_add(self, *, name: str, amount: int, ttl: float) -> int:
+        """Add amount to the counter, keep it ttl seconds from its creation, and return the new total."""
+        ttl = check_ttl(ttl)
+        with self._lock:
+            now = self._clock()
+            total, expires = self._counters.get(name, (0, now + ttl))
+            if expires <= now:
+                total, expires = 0, now + ttl
+            self._counters[name] = (total + int(amount), expires)
+            return total + int(amount)
+
+    def counter_get(self, *, name: str) -> int:
+        """Return the counter's total, 0 when absent or expired."""
+        with self._lock:
+            total, expires = self._counters.get(name, (0, 0.0))
+            return total if expires > self._clock() else 0
+
+    # --- job queues
+
+    def _job_queue(self, name: str) -> "queue.Queue[str]":
+        with self._lock:
+            return self._jobs.setdefault(name, queue.Queue())
+
+    def job_push(self, *, queue: str, payload: Mapping[str, Any], limit: int) -> bool:
+        """Append a JSON-serialisable job; return False when the queue already holds limit jobs."""
+        jobs = self._job_queue(queue)
+        data = json.dumps(dict(payload), allow_nan=False)
+        with self._lock:
+            if jobs.qsize() >= limit:
+                return False
+            jobs.put_nowait(data)
+            return True
+
+    def job_pop(self, *, queue: str, timeout: float) -> dict[str, Any] | None:
+        """Take the oldest job, waiting up to timeout seconds; None when there is none."""
+        try:
+            return json.loads(self._job_queue(queue).get(timeout=timeout))
+        except _Empty:
+            return None
 
     # --- plumbing
 

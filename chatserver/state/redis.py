@@ -1,6 +1,7 @@
 """Shared state in Redis, so several server processes agree on it."""
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -88,6 +89,26 @@ return 0
 """
 
 
+# KEYS[1]=counter; ARGV: amount, TTL in ms. The TTL is set when the counter
+# is created and never extended, so a daily budget resets on schedule.
+_COUNTER_ADD = """
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return total
+"""
+
+# KEYS[1]=job list; ARGV: payload, limit. Bounded push in one step.
+_JOB_PUSH = """
+if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('LPUSH', KEYS[1], ARGV[1])
+return 1
+"""
+
+
 def _ms(seconds: float) -> int:
     """Convert seconds to whole milliseconds, at least 1."""
     return max(1, math.ceil(seconds * 1000))
@@ -121,6 +142,8 @@ class RedisState(SharedState):
         self._load_release = self._redis.register_script(_LOAD_RELEASE)
         self._lock_renew = self._redis.register_script(_LOCK_RENEW)
         self._lock_release = self._redis.register_script(_LOCK_RELEASE)
+        self._counter_add = self._redis.register_script(_COUNTER_ADD)
+        self._job_push = self._redis.register_script(_JOB_PUSH)
 
     @property
     def keys(self) -> Keys:
@@ -268,6 +291,31 @@ class RedisState(SharedState):
     def lock_release(self, *, name: str, owner: str) -> None:
         """Release the lease only if owner still holds it."""
         self._lock_release(keys=[self._keys.lock(name)], args=[owner])
+
+    # --- counters
+
+    def counter_add(self, *, name: str, amount: int, ttl: float) -> int:
+        """Add amount to the counter, keep it ttl seconds from its creation, and return the new total."""
+        return int(self._counter_add(keys=[self._keys.counter(name)], args=[int(amount), _ms(check_ttl(ttl))]))
+
+    def counter_get(self, *, name: str) -> int:
+        """Return the counter's total, 0 when absent or expired."""
+        return int(self._redis.get(self._keys.counter(name)) or 0)
+
+    # --- job queues
+
+    def job_push(self, *, queue: str, payload: Mapping[str, Any], limit: int) -> bool:
+        """Append a JSON-serialisable job; return False when the queue already holds limit jobs."""
+        data = json.dumps(dict(payload), allow_nan=False)
+        return bool(self._job_push(keys=[self._keys.jobs(queue)], args=[data, int(limit)]))
+
+    def job_pop(self, *, queue: str, timeout: float) -> dict[str, Any] | None:
+        """Take the oldest job, waiting up to timeout seconds; None when there is none."""
+        # BRPOP blocks this connection: keep the wait under the client's read
+        # time-out, and let the caller loop.
+        wait = max(0.01, min(timeout, COMMAND_TIMEOUT - 1))
+        item = self._redis.brpop([self._keys.jobs(queue)], timeout=wait)
+        return json.loads(item[1]) if item else None
 
     # --- plumbing
 

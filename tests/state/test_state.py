@@ -292,6 +292,64 @@ def test_lock_owner_can_renew(state: SharedState, lapse: Callable[[float], None]
 # --- plumbing
 
 
+# --- counters
+
+
+def test_counter_adds_and_reads(state: SharedState) -> None:
+    assert state.counter_get(name="tokens") == 0
+    assert state.counter_add(name="tokens", amount=120, ttl=60) == 120
+    assert state.counter_add(name="tokens", amount=30, ttl=60) == 150
+    assert state.counter_get(name="tokens") == 150
+    assert state.counter_get(name="other") == 0
+
+
+def test_counter_concurrent_adds_are_not_lost(state: SharedState) -> None:
+    def add() -> None:
+        for _ in range(50):
+            state.counter_add(name="busy", amount=1, ttl=60)
+
+    threads = [threading.Thread(target=add) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert state.counter_get(name="busy") == 400
+
+
+def test_counter_expires_from_its_creation(state: SharedState, lapse: Callable[[float], None]) -> None:
+    state.counter_add(name="day", amount=5, ttl=0.3)
+    lapse(0.2)
+    state.counter_add(name="day", amount=5, ttl=0.3)  # does not extend the lifetime
+    lapse(0.25)
+    assert state.counter_get(name="day") == 0
+    assert state.counter_add(name="day", amount=1, ttl=0.3) == 1
+
+
+# --- job queues
+
+
+def test_jobs_come_out_oldest_first(state: SharedState) -> None:
+    for number in range(3):
+        assert state.job_push(queue="ai", payload={"n": number}, limit=10)
+    assert [state.job_pop(queue="ai", timeout=0.1) for _ in range(3)] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert state.job_pop(queue="ai", timeout=0.05) is None
+
+
+def test_job_push_is_bounded(state: SharedState) -> None:
+    assert state.job_push(queue="small", payload={"n": 1}, limit=2)
+    assert state.job_push(queue="small", payload={"n": 2}, limit=2)
+    assert not state.job_push(queue="small", payload={"n": 3}, limit=2)
+    assert state.job_pop(queue="small", timeout=0.1) == {"n": 1}
+    assert state.job_push(queue="small", payload={"n": 3}, limit=2)
+
+
+def test_job_pop_waits_for_a_push(state: SharedState) -> None:
+    timer = threading.Timer(0.2, lambda: state.job_push(queue="later", payload={"late": True}, limit=5))
+    timer.start()
+    assert state.job_pop(queue="later", timeout=2) == {"late": True}
+    timer.join()
+
+
 def test_message_queue_url_and_ping(state: SharedState) -> None:
     assert state.ping() is True
     if isinstance(state, RedisState):
