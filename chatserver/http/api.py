@@ -81,14 +81,14 @@ def put_languages():
     return jsonify(languages=[language_entry(code) for code in codes])
 
 
-AGENT_FIELDS = ("email", "name", "password", "languages", "teams", "capacity", "role")
-
-
 @api.post("/api/admin/agents")
 @require_agent(admin=True)
 def create_agent():
     body = json_body()
-    agent = services().admin.create_agent(**{key: body[key] for key in AGENT_FIELDS if key in body})
+    agent = services().admin.create_agent(
+        email=body.get("email"), name=body.get("name"), password=body.get("password"),
+        languages=body.get("languages"), teams=body.get("teams"), capacity=body.get("capacity", 3),
+        role=body.get("role", "agent"))
     return jsonify(agent_view(agent)), 201
 
 

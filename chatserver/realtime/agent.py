@@ -8,7 +8,7 @@ from flask_socketio import join_room
 
 from ..services import services
 from ..services.errors import ServiceError
-from .base import GuardedNamespace, event
+from .base import GuardedNamespace, Refused, event
 
 
 def agent_room(agent_id: int) -> str:
@@ -30,7 +30,7 @@ class AgentNamespace(GuardedNamespace):
         try:
             agent = services().auth.agent_from_token(auth.get("token"))
         except ServiceError as error:
-            raise ConnectionRefusedError(error.as_dict()) from None
+            raise Refused(error) from None
         self.remember({"agent_id": agent.id, "role": agent.role})
         join_room(agent_room(agent.id))
         self.local_connections[request.sid] = agent.id

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import request
+from flask_socketio import ConnectionRefusedError as SocketIORefusal
 from flask_socketio import Namespace
 
 from ..services.errors import ServiceError
@@ -43,13 +44,41 @@ def event(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any
     return wrapper
 
 
+class Refused(SocketIORefusal):
+    """Refuse a connection with {code, message}.
+
+    The packet carries code and message at its top level, as python-socketio
+    clients see it, and again under "data", which the JavaScript client
+    exposes as the connect_error's err.data.
+    """
+
+    def __init__(self, error: ServiceError):
+        super().__init__(error.message)
+        self.error_args = {**error.as_dict(), "data": error.as_dict()}
+
+
 class GuardedNamespace(Namespace):
     """A namespace that answers unknown events with an error ack instead of silence."""
 
     def trigger_event(self, event_name: str, *args: Any) -> Any:
+        if event_name in ("connect", "disconnect") and self._sent_by_client(event_name, args[0]):
+            # python-socketio hands a client's event named "connect" or
+            # "disconnect" to the same handlers as the real ones.
+            return error_ack("unknown_event", f"{event_name!r} is reserved.")
         if event_name not in ("connect", "disconnect") and not hasattr(self, "on_" + (event_name or "")):
             return error_ack("unknown_event", f"Unknown event {event_name!r} on {self.namespace}.")
         return super().trigger_event(event_name, *args)
+
+    def _sent_by_client(self, event_name: str, sid: str) -> bool:
+        server = self.socketio.server
+        if event_name == "connect":
+            # A real connect finds the socket without an identity yet.
+            try:
+                return bool(server.get_session(sid, namespace=self.namespace))
+            except KeyError:
+                return False
+        # A real disconnect runs after the socket was marked as leaving.
+        return server.manager.is_connected(sid, self.namespace)
 
     def identity(self) -> dict[str, Any] | None:
         """Return what connect stored about this socket's caller."""

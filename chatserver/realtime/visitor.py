@@ -9,7 +9,7 @@ from flask_socketio import join_room
 from ..language import normalize_code
 from ..services import services
 from ..services.errors import ServiceError
-from .base import GuardedNamespace, event
+from .base import GuardedNamespace, Refused, event
 
 MAX_BROWSER_LANGUAGES = 10
 
@@ -33,7 +33,7 @@ class VisitorNamespace(GuardedNamespace):
         try:
             client = services().auth.client_from_identity(auth.get("identity"))
         except ServiceError as error:
-            raise ConnectionRefusedError(error.as_dict()) from None
+            raise Refused(error) from None
         panel = auth.get("panel_language")
         self.remember({
             "client_id": client.id,

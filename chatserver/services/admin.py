@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from ..language import is_known, language_name, native_name
 from ..models import Agent, Client, Setting
 from .auth import hash_password
 from .errors import ServiceError
+from .validation import storable
 
 PANEL_LANGUAGES_KEY = "panel_languages"
 DEFAULT_PANEL_LANGUAGES = ("en",)
@@ -36,6 +37,7 @@ def language_entry(code: str) -> dict[str, str]:
 def _email(value: Any) -> str:
     if not isinstance(value, str) or "@" not in value or len(value) > 320 or value.strip() != value:
         raise ServiceError("invalid", "email must be an email address.")
+    storable(value, field="email")
     local, _, domain = value.partition("@")
     if not local or "." not in domain or " " in value:
         raise ServiceError("invalid", "email must be an email address.")
@@ -45,7 +47,7 @@ def _email(value: Any) -> str:
 def _name(value: Any, *, field: str = "name") -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 200:
         raise ServiceError("invalid", f"{field} must be a non-empty string of at most 200 characters.")
-    return value.strip()
+    return storable(value.strip(), field=field)
 
 
 def _codes(value: Any, *, field: str, known: Callable[[str], bool], what: str) -> list[str]:
@@ -122,6 +124,7 @@ class AdminService:
                 raise ServiceError("invalid", "subscription_active_until must be an ISO 8601 date-time or null.") from None
             if until.tzinfo is None:
                 raise ServiceError("invalid", "subscription_active_until needs a time zone, e.g. 2027-01-01T00:00:00Z.")
+            until = until.astimezone(timezone.utc)
         # Admins create clients they know, so the email counts as verified.
         client = Client(email=email, name=name, email_verified=True, subscription_active_until=until,
                         created_at=self._clock())
@@ -135,7 +138,7 @@ class AdminService:
     def get_client(self, *, personal_id: Any) -> Client:
         with self._db() as session:
             client = session.scalar(select(Client).where(Client.personal_id == personal_id)) \
-                if isinstance(personal_id, str) else None
+                if isinstance(personal_id, str) and "\x00" not in personal_id else None
         if client is None:
             raise ServiceError("not_found", "No client has this personal ID.", status=404)
         return client

@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..models import Agent, Client
 from .errors import ServiceError
+from .validation import storable
 
 AGENT_AUDIENCE = "chatserver:agent"
 # A hash to compare against when the email is unknown, so that a login for a
@@ -37,6 +38,8 @@ class AuthService:
     # --- agents -----------------------------------------------------------
     def login(self, *, email: str, password: str) -> tuple[str, Agent]:
         """Return a bearer token and the agent for valid credentials."""
+        storable(email, field="email")
+        storable(password, field="password")
         with self._db() as session:
             agent = session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
         if agent is None:
@@ -85,11 +88,15 @@ class AuthService:
             raise ServiceError("invalid_identity", "The identity token's signature is not valid.") from None
         except jwt.InvalidTokenError as error:
             raise ServiceError("invalid_identity", f"The identity token is not valid: {error}.") from None
+        try:
+            personal_id, email = storable(str(claims["sub"]), field="sub"), storable(str(claims["email"]), field="email")
+        except ServiceError:
+            raise ServiceError("invalid_identity", "The identity token's claims are not valid text.") from None
         with self._db() as session:
-            client = session.scalar(select(Client).where(Client.personal_id == str(claims["sub"])))
+            client = session.scalar(select(Client).where(Client.personal_id == personal_id))
         if client is None:
             raise ServiceError("unknown_client", "No client has this personal ID.")
-        if str(claims["email"]).strip().lower() != client.email:
+        if email.strip().lower() != client.email:
             raise ServiceError("email_mismatch", "The identity's email is not the client's email.")
         if client.status == "suspended":
             raise ServiceError("suspended", "This account is suspended; contact support by email.")

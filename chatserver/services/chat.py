@@ -20,6 +20,7 @@ from ..routing import AgentView, QueueItem, can_take, first_response_due, initia
 from ..state import QueueEntry, SharedState
 from .admin import panel_languages
 from .errors import ServiceError
+from .validation import positive_id, storable
 from .views import agent_conversation_view, conversation_view, message_view, queue_summary
 
 log = logging.getLogger(__name__)
@@ -65,19 +66,17 @@ class ChatService:
             raise ServiceError("invalid", "text must not be empty.")
         if len(text) > self._max_length:
             raise ServiceError("too_long", f"text must be at most {self._max_length} characters.")
-        return text
+        return storable(text, field="text")
 
     @staticmethod
     def _client_id(client_id: Any) -> str:
         if not isinstance(client_id, str) or not client_id or len(client_id) > MAX_CLIENT_ID_LENGTH:
             raise ServiceError("invalid", f"client_id must be a non-empty string of at most {MAX_CLIENT_ID_LENGTH} characters.")
-        return client_id
+        return storable(client_id, field="client_id")
 
     @staticmethod
     def _conversation_id(conversation_id: Any) -> int:
-        if not isinstance(conversation_id, int) or isinstance(conversation_id, bool) or conversation_id < 1:
-            raise ServiceError("invalid", "conversation_id must be a positive integer.")
-        return conversation_id
+        return positive_id(conversation_id, field="conversation_id")
 
     # --- visitors -------------------------------------------------------------
     def open_conversation(self, *, client_id: int) -> dict[str, Any] | None:
