@@ -36,6 +36,7 @@ class Recorded:
     body: dict[str, Any]
     received_at: float
     first_token_at: float | None = None
+    chunk_times: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -145,8 +146,10 @@ class FakeOpenAI:
                 for start in range(0, len(reply.text), reply.chunk_size):
                     if start and reply.chunk_delay:
                         time.sleep(reply.chunk_delay)
+                    now = time.time()
                     if record.first_token_at is None:
-                        record.first_token_at = time.time()
+                        record.first_token_at = now
+                    record.chunk_times.append(now)
                     send(chunk({"content": reply.text[start:start + reply.chunk_size]}))
                 send(chunk({}, "stop"))
             if reply.usage and (body.get("stream_options") or {}).get("include_usage"):

@@ -153,8 +153,10 @@ class ChatService:
             conversation_id = conversation.id
             routed_after = (conversation.state, conversation.queue_language, conversation.priority)
             queue_entry = self._queue_entry(session, conversation) if conversation.state == "queued" else None
+            view = conversation_view(conversation, queue_position=None)
         self._sync_queue(conversation_id, queue_entry)
-        view = self.conversation_for_visitor(conversation_id)
+        if queue_entry is not None:
+            view["queue_position"] = self._queue_position(conversation_id)
         self._events.publish(MessagePosted(message_payload, client_id=client_id, agent_id=view["agent"]["id"] if view["agent"] else None))
         if routed_before != routed_after:
             self._events.publish(ConversationChanged(view, client_id=client_id), QueueChanged())
@@ -544,11 +546,12 @@ class ChatService:
             return self._visitor_view(session.get(Conversation, conversation_id))
 
     def _visitor_view(self, conversation: Conversation) -> dict[str, Any]:
-        position = None
-        if conversation.state == "queued":
-            position = next((queued["queue_position"] for queued in self.queued_conversations()
-                             if queued["id"] == conversation.id), None)
+        position = self._queue_position(conversation.id) if conversation.state == "queued" else None
         return conversation_view(conversation, queue_position=position)
+
+    def _queue_position(self, conversation_id: int) -> int | None:
+        return next((queued["queue_position"] for queued in self.queued_conversations()
+                     if queued["id"] == conversation_id), None)
 
     @staticmethod
     def _open_for_client(session: Session, client_id: int) -> Conversation | None:
