@@ -85,14 +85,17 @@ class ChatService:
             conversation = self._open_for_client(session, client_id)
             return self._visitor_view(conversation) if conversation else None
 
-    def history(self, *, client_id: int) -> dict[str, Any]:
-        """Return the client's open conversation and its messages."""
+    def history(self, *, client_id: int, after_id: Any = None) -> dict[str, Any]:
+        """Return the client's open (else latest) conversation and its messages after after_id."""
+        after = 0 if after_id in (None, 0) else positive_id(after_id, field="after_id")
         with self._db() as session:
-            conversation = self._open_for_client(session, client_id)
+            conversation = self._open_for_client(session, client_id) or session.scalar(
+                select(Conversation).where(Conversation.client_id == client_id)
+                .order_by(Conversation.id.desc()).limit(1))
             if conversation is None:
                 return {"conversation": None, "messages": []}
             return {"conversation": self._visitor_view(conversation),
-                    "messages": self._messages(session, conversation.id)}
+                    "messages": self._messages(session, conversation.id, after_id=after)}
 
     def post_visitor_message(self, *, client_id: int, message_client_id: Any, text: Any, team: Any = None,
                              panel_language: str | None = None, browser_languages: Sequence[str] = ()) -> Posted:
@@ -559,9 +562,9 @@ class ChatService:
             Conversation.client_id == client_id, Conversation.state != "closed"))
 
     @staticmethod
-    def _messages(session: Session, conversation_id: int) -> list[dict[str, Any]]:
-        messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id)
-                                   .order_by(Message.id)).all()
+    def _messages(session: Session, conversation_id: int, *, after_id: int = 0) -> list[dict[str, Any]]:
+        messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id,
+                                                         Message.id > after_id).order_by(Message.id)).all()
         return [message_view(message) for message in messages]
 
     def _decide(self, session: Session, conversation: Conversation) -> LanguageDecision:

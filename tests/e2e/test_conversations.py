@@ -617,3 +617,20 @@ def test_a_visitor_with_two_tabs_receives_everything_on_both(world, peers: list[
     agent_post(agent, conversation_id, "Still here?", client_id="agent-still")
     assert tab2.wait_for("message", lambda m: m["client_id"] == "agent-still")
     assert tab3.wait_for("message", lambda m: m["client_id"] == "agent-still")
+
+
+def test_history_after_id_returns_exactly_what_was_missed(world, peers) -> None:
+    world.admin.ok("PUT", "/api/admin/languages", {"languages": ["en", "de", "es"]})
+    client = world.client()
+    visitor = world.visitor(client)
+    peers.append(visitor)
+    sent = [visitor.call("message", {"client_id": f"h{n}", "text": f"Hello, this is message number {n} about my invoice."})
+            for n in range(4)]
+    ids = [ack["message"]["id"] for ack in sent]
+    whole = visitor.call("history")
+    assert [m["id"] for m in whole["messages"]] == ids
+    assert [m["id"] for m in visitor.call("history", {"after_id": ids[1]})["messages"]] == ids[2:]
+    assert visitor.call("history", {"after_id": ids[-1]})["messages"] == []
+    for bad in ("3", -1, True, 2**40):
+        refused = visitor.call("history", {"after_id": bad})
+        assert refused["ok"] is False and refused["error"]["code"] == "invalid", (bad, refused)
