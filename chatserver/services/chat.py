@@ -124,7 +124,7 @@ class ChatService:
                               panel_language: str | None, browser_languages: Sequence[str],
                               scores: dict[str, float], weight: float) -> Posted:
         now = self._clock()
-        routed_before: tuple[str, str, str] | None = None
+        routed_before: tuple[str, ...] | None = None
         with self._db.begin() as session:
             client = session.get(Client, client_id)
             if client is None or client.status != "active" or not client.email_verified:
@@ -135,7 +135,8 @@ class ChatService:
                     Message.conversation_id == conversation.id, Message.client_id == message_client_id))
                 if existing is not None:
                     return Posted(message_view(existing), self._visitor_view(conversation), duplicate=True)
-                routed_before = (conversation.state, conversation.queue_language, conversation.priority)
+                routed_before = (conversation.state, conversation.queue_language, conversation.priority,
+                                 conversation.language)
             else:
                 conversation = Conversation(
                     client=client, team=team or DEFAULT_TEAM, state="new", created_at=now,
@@ -154,18 +155,19 @@ class ChatService:
             session.flush()
             message_payload = message_view(message)
             conversation_id = conversation.id
-            routed_after = (conversation.state, conversation.queue_language, conversation.priority)
+            routed_after = (conversation.state, conversation.queue_language, conversation.priority,
+                            conversation.language)
             queue_entry = self._queue_entry(session, conversation) if conversation.state == "queued" else None
             view = conversation_view(conversation, queue_position=None)
         self._sync_queue(conversation_id, queue_entry)
         if queue_entry is not None:
             view["queue_position"] = self._queue_position(conversation_id)
-        self._events.publish(MessagePosted(message_payload, client_id=client_id, agent_id=view["agent"]["id"] if view["agent"] else None))
+        assigned = view["agent"]["id"] if view["agent"] else None
+        self._events.publish(MessagePosted(message_payload, client_id=client_id, agent_id=assigned))
         if routed_before != routed_after:
+            # Only a change of route or language changes what queues show: the
+            # preview is the first message, which never changes.
             self._events.publish(ConversationChanged(view, client_id=client_id), QueueChanged())
-        elif queue_entry is not None and routed_before is not None:
-            # The preview or language of a queued conversation may have changed.
-            self._events.publish(QueueChanged())
         if routed_after[0] == "ai":
             self.on_ai_turn(conversation_id)
         return Posted(message_payload, view, duplicate=False)
