@@ -92,18 +92,28 @@ def _commands():
 
     @cli.command("detect-language", help="Read lines on stdin; print one ISO 639-1 code per line (und when unknown).")
     @click.option("--hint", default=None, help="A language to favour when a line carries little evidence.")
-    @click.option("--detector", default=None, help="Detector backend (default: LANGUAGE_DETECTOR or langdetect).")
-    def detect_language(hint: str | None, detector: str | None) -> None:
+    @click.option("--explain", is_flag=True,
+                  help="After each code, a tab, the scores (code=score, best first) and the decision's explanation.")
+    @click.option("--detector", default=None,
+                  help="Detector backend: combined, fasttext, py3langid or langdetect (default: LANGUAGE_DETECTOR).")
+    def detect_language(hint: str | None, explain: bool, detector: str | None) -> None:
         from . import config as config_module
         from .language import decide_language, make_detector, message_weight
 
-        backend = make_detector(detector or config_module.from_env()["LANGUAGE_DETECTOR"])
+        try:
+            backend = make_detector(detector or config_module.from_env()["LANGUAGE_DETECTOR"])
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--detector") from None
         for line in sys.stdin:
             text = line.rstrip("\n")
             scores = backend.scores(text)
             decision = decide_language(messages=[(scores, message_weight(text) if scores else 0.0)],
                                        panel_language=hint)
-            click.echo(decision.language)
+            if explain:
+                shown = " ".join(f"{code}={score:.3f}" for code, score in scores.items()) or "-"
+                click.echo(f"{decision.language}\t{shown}\t{decision.explanation}")
+            else:
+                click.echo(decision.language)
             sys.stdout.flush()
 
     return cli

@@ -5,23 +5,28 @@ can reason about it:
 
 * Every visitor message votes ``weight * probability`` for each language its
   detector scores name.  ``message_weight`` grows with the message's letters
-  and saturates at 1, but stays tiny for a single short word (langdetect is
+  and saturates at 1, but stays tiny for a single short word (n-gram models are
   close to random below ~8 letters: "hello" -> Finnish, "ok" -> Slovak).
 * Older evidence fades by RECENCY_DECAY per *newer evidence-bearing* message,
   so a visitor who switches language is followed after a few clear messages,
   while "ok"/"thanks"/log pastes (weight 0) neither vote nor age anything.
 * The visitor's panel language adds PANEL_PRIOR votes and browser languages
-  add BROWSER_PRIOR, halving for each later language.  Both are priors: one
-  clear sentence (weight ~1) outvotes panel + browser together (0.6).
-* The winner is the language with most votes.  It is *confident* only when it
-  leads the runner-up by MIN_MARGIN votes and holds at least MIN_CONFIDENCE of
-  all votes (plus an UNKNOWN_MASS pseudo-vote for "can't tell").  A panel
-  choice alone is confident (the visitor picked it), and stays so next to a
+  add BROWSER_PRIOR, halving for each later language.  Both are priors, and
+  they yield to evidence against them: each is scaled by (1 - c)^2, where c
+  is the strongest message's weight times the probability it gives to *other*
+  languages (``_contradiction``).  One clear Japanese sentence cancels a panel
+  choice of German; a message the detector splits between Norwegian and
+  Danish leaves enough of a Danish panel choice to tip the split: priors break
+  ties between look-alikes, they never override clear evidence.
+* The winner is *confident* only when it leads every other language by
+  MIN_MARGIN votes and holds at least MIN_CONFIDENCE of all votes (plus an
+  UNKNOWN_MASS pseudo-vote for "can't tell").  A panel choice alone is
+  confident (the visitor picked it), and stays so next to a
   stray short word; a browser language alone or a single short word is not.
-* Flip guarantee: neutral messages have weight 0, and a single message of at
-  most 6 letters (3 CJK characters) weighs < 0.17, so even with recency decay
-  and priors on its side (< 0.09 extra) it cannot open a MIN_MARGIN lead for
-  a language that was not already ahead.
+* Flip guarantee (checked by a randomised test): neutral messages have
+  weight 0, and a single message of at most 6 letters (3 CJK characters)
+  weighs < 0.17, so it cannot open a MIN_MARGIN lead for a language that was
+  not already ahead, even counting the prior it shaves off its rival.
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from .detector import UNDETERMINED, evidence_units
+from .cleaning import evidence_units
+from .detector import UNDETERMINED
 from .names import LANGUAGES, normalize_code
 
 __all__ = [
@@ -45,6 +51,7 @@ __all__ = [
     "MIN_MARGIN",
     "MIN_CONFIDENCE",
     "UNKNOWN_MASS",
+    "MAX_CANDIDATES",
 ]
 
 # message_weight = 1 - exp(-(units / WEIGHT_SCALE_UNITS) ** 2): 5 letters ->
@@ -58,16 +65,44 @@ RECENCY_DECAY = 0.85
 MIN_MARGIN = 0.3
 MIN_CONFIDENCE = 0.5
 UNKNOWN_MASS = 0.15
+# Candidates kept on a decision for the agent console.
+MAX_CANDIDATES = 5
 
 
 @dataclass(frozen=True)
 class LanguageDecision:
-    """A conversation language decision with its evidence summary."""
+    """A conversation language decision with the evidence behind it."""
 
     language: str  # ISO 639-1 code, or "und"
-    confidence: float  # 0..1
+    confidence: float  # 0..1: the winner's share of all votes
     confident: bool  # enough evidence to (re)route on
-    explanation: str  # one short human-readable sentence for agents
+    explanation: str  # one human sentence for agents
+    # (code, share of all votes), best first, at most MAX_CANDIDATES.
+    candidates: tuple[tuple[str, float], ...] = ()
+    # (source, code, votes) per prior: source "panel" or "browser"; votes after
+    # the discount for contradicting messages, so 0.0 means "overruled".
+    priors: tuple[tuple[str, str, float], ...] = ()
+    messages_counted: int = 0  # visitor messages that carried language evidence
+    messages_total: int = 0  # visitor messages considered
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the decision as JSON-ready data for the agent console."""
+        return {
+            "language": self.language,
+            "name": _display_name(self.language),
+            "confidence": self.confidence,
+            "confident": self.confident,
+            "explanation": self.explanation,
+            "candidates": [
+                {"language": code, "name": _display_name(code), "score": score} for code, score in self.candidates
+            ],
+            "priors": [
+                {"source": source, "language": code, "name": _display_name(code), "weight": weight}
+                for source, code, weight in self.priors
+            ],
+            "messages_counted": self.messages_counted,
+            "messages_total": self.messages_total,
+        }
 
 
 def message_weight(text: str) -> float:
@@ -79,7 +114,9 @@ def message_weight(text: str) -> float:
 
 
 def _display_name(code: str) -> str:
-    """Return the English name for code, or the code itself when unlisted."""
+    """Return the English name for code, "unknown" for und, or the code itself when unlisted."""
+    if code == UNDETERMINED:
+        return "unknown"
     entry = LANGUAGES.get(code)
     return entry[0] if entry else code
 
@@ -154,10 +191,13 @@ def decide_language(
 
     panel = normalize_code(panel_language) if panel_language else None
     browser = _browser_priors(browser_languages)
-    if panel is not None:
-        votes[panel] = votes.get(panel, 0.0) + PANEL_PRIOR
-    for code, prior in browser.items():
+    priors: list[tuple[str, str, float]] = []
+    for source, code, prior in ([("panel", panel, PANEL_PRIOR)] if panel else []) + [
+        ("browser", code, prior) for code, prior in browser.items()
+    ]:
+        prior *= (1.0 - _contradiction(code, evidence)) ** 2
         votes[code] = votes.get(code, 0.0) + prior
+        priors.append((source, code, round(prior, 4)))
 
     if not votes:
         return LanguageDecision(
@@ -165,31 +205,61 @@ def decide_language(
             confidence=0.0,
             confident=False,
             explanation="Language unknown: no message with language evidence and no panel or browser language.",
+            messages_total=len(messages),
         )
 
     # Ties go to the panel language, then browser order, then alphabetical,
     # so equal votes always produce the same answer.
     preference = {code: rank for rank, code in enumerate(([panel] if panel else []) + list(browser))}
-    ranked = sorted(
-        votes.items(), key=lambda kv: (-kv[1], preference.get(kv[0], len(preference)), kv[0])
-    )
+
+    def order(item: tuple[str, float]) -> tuple[float, int, str]:
+        return (-item[1], preference.get(item[0], len(preference)), item[0])
+
+    ranked = sorted(votes.items(), key=order)
     best, best_votes = ranked[0]
-    runner_up_votes = ranked[1][1] if len(ranked) > 1 else 0.0
-    confidence = best_votes / (sum(votes.values()) + UNKNOWN_MASS)
+    runner_up_votes = max((count for code, count in votes.items() if code != best), default=0.0)
+    total = sum(votes.values()) + UNKNOWN_MASS
+    confidence = best_votes / total
     confident = best_votes - runner_up_votes >= MIN_MARGIN and confidence >= MIN_CONFIDENCE
+    candidates = tuple((code, round(count / total, 4)) for code, count in ranked[:MAX_CANDIDATES])
 
     explanation = _explain(
         best=best,
         confidence=confidence,
         confident=confident,
+        candidates=candidates,
         evidence=evidence,
         message_votes=message_votes,
         panel=panel,
         browser=list(browser),
     )
     return LanguageDecision(
-        language=best, confidence=round(confidence, 4), confident=confident, explanation=explanation
+        language=best,
+        confidence=round(confidence, 4),
+        confident=confident,
+        explanation=explanation,
+        candidates=candidates,
+        priors=tuple(priors),
+        messages_counted=len(evidence),
+        messages_total=len(messages),
     )
+
+
+def _contradiction(code: str, evidence: Sequence[tuple[dict[str, float], float]]) -> float:
+    """Return how strongly the messages say the visitor is not writing code, 0..1.
+
+    The strongest single message counts, faded like its votes: one clear
+    Japanese sentence cancels a panel choice of German; a message split
+    between Norwegian and Danish leaves much of a Danish panel choice, so it
+    can tip the split; one short word takes at most its own weight (< 0.17
+    for six letters) off a prior.
+    """
+    strongest = 0.0
+    decay = 1.0
+    for scores, weight in reversed(evidence):
+        strongest = max(strongest, decay * weight * (1.0 - min(scores.get(code, 0.0), 1.0)))
+        decay *= RECENCY_DECAY
+    return strongest
 
 
 def _explain(
@@ -197,31 +267,34 @@ def _explain(
     best: str,
     confidence: float,
     confident: bool,
+    candidates: Sequence[tuple[str, float]],
     evidence: Sequence[tuple[dict[str, float], float]],
     message_votes: Mapping[str, float],
     panel: str | None,
     browser: Sequence[str],
 ) -> str:
-    """Return one short sentence telling an agent why best was chosen."""
-    name = _display_name(best)
+    """Return one sentence telling an agent why best was chosen and what else was considered."""
     supporting = sum(1 for scores, _ in evidence if max(scores, key=scores.__getitem__) == best)
+    sources = []
     if message_votes.get(best, 0.0) > 0 and supporting:
-        plural = "message" if len(evidence) == 1 else "messages"
+        plural = "message" if supporting == 1 else "messages"
         count = str(supporting) if supporting == len(evidence) else f"{supporting} of {len(evidence)}"
-        source = f"from {count} {plural}"
-    elif panel == best:
-        source = "from the panel choice"
-    elif best in browser:
-        source = "from the browser language"
-    else:
-        source = "from weak message evidence"
-    sentence = f"{name} {source} ({confidence:.2f})"
-    if panel is not None and source != "from the panel choice":
-        sentence += f"; panel choice {panel} {'agrees' if panel == best else 'disagrees'}"
-    elif panel is None and browser and source != "from the browser language":
-        sentence += f"; browser language {browser[0]} {'agrees' if browser[0] == best else 'disagrees'}"
+        sources.append(f"{count} {plural}" if supporting == len(evidence) else f"{count} messages")
+    if panel == best:
+        sources.append("the panel choice")
+    if best in browser:
+        sources.append("the browser language")
+    source = " and ".join(sources) if sources else "weak message evidence"
+    sentence = f"{_display_name(best)} from {source} (confidence {confidence:.2f})"
+    runner_up = next(((code, share) for code, share in candidates if code != best), None)
+    if runner_up is not None and runner_up[1] >= 0.1:
+        sentence += f", ahead of {_display_name(runner_up[0])} ({runner_up[1]:.2f})"
+    if panel is not None and panel != best:
+        sentence += f"; the panel choice {_display_name(panel)} is outweighed"
+    elif panel is None and browser and browser[0] != best:
+        sentence += f"; the browser language {_display_name(browser[0])} is outweighed"
     if not evidence:
-        sentence += "; no message evidence yet"
+        sentence += "; no message with language evidence yet"
     if not confident:
         return f"Tentatively {sentence}; not enough evidence to route on."
     return sentence + "."

@@ -1,0 +1,63 @@
+"""Tests for the look-alike markers table."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatserver.language import LANGUAGES, evidence_text
+from chatserver.language.markers import GROUPS, PATTERN_MARKERS, PHRASE_MARKERS, WORD_MARKERS, marker_hits
+
+
+def test_groups_name_known_languages() -> None:
+    for name, members in GROUPS.items():
+        assert len(members) >= 2, name
+        assert all(code in LANGUAGES for code in members), name
+
+
+def test_every_marker_names_group_members() -> None:
+    grouped = {code for members in GROUPS.values() for code in members}
+    for table in (WORD_MARKERS, PHRASE_MARKERS):
+        for marker, languages in table.items():
+            assert marker == marker.casefold().strip() and marker, marker
+            assert set(languages) <= grouped, marker
+    for pattern, languages in PATTERN_MARKERS:
+        assert set(languages) <= grouped, pattern.pattern
+
+
+def test_no_marker_names_a_whole_group() -> None:
+    # A marker every member shares carries no information: it is a mistake.
+    for marker, languages in WORD_MARKERS.items():
+        for members in GROUPS.values():
+            if set(languages) & set(members):
+                assert not set(members) <= set(languages), (marker, members)
+
+
+@pytest.mark.parametrize(
+    ("text", "group", "winner"),
+    [
+        ("jeg fikk ikke hjelp", GROUPS["nordic"], "no"),
+        ("jeg fik ikke hjælp", GROUPS["nordic"], "da"),
+        ("jag fick ingen hjälp", GROUPS["nordic"], "sv"),
+        ("ještě to nefunguje", GROUPS["czechoslovak"], "cs"),
+        ("ešte to nefunguje", GROUPS["czechoslovak"], "sk"),
+        ("gdje je paket, tko zna", GROUPS["bcms"], "hr"),
+        ("gde je paket, ko zna", GROUPS["bcms"], "sr"),
+        ("ne mogu da platim, šta da radim, gdje", GROUPS["bcms"], "bs"),
+        ("платићу сутра", GROUPS["cyrillic"], "sr"),
+        ("я ще чекаю", GROUPS["cyrillic"], "uk"),
+        ("не мога да платя", GROUPS["cyrillic"], "bg"),
+        ("बिलमध्ये चूक आहे", GROUPS["devanagari"], "mr"),
+        ("पैसा मलाई फिर्ता चाहियो", GROUPS["devanagari"], "ne"),
+        ("¿dónde está mi paquete?", GROUPS["ibero"], "es"),
+        ("não recebi nada", GROUPS["ibero"], "pt"),
+        ("vull cancel·lar", GROUPS["ibero"], "ca"),
+        ("non recibín a miña encomenda", GROUPS["ibero"], "gl"),
+        ("boleh tolong saya tak", GROUPS["malay"], "ms"),
+        ("nggak bisa bayar kak", GROUPS["malay"], "id"),
+    ],
+)
+def test_marker_hits_point_to_the_right_sibling(text: str, group: tuple[str, ...], winner: str) -> None:
+    words = evidence_text(text).casefold().split()
+    hits = marker_hits(words, text.casefold(), group)
+    ranked = sorted(((count, code) for code, count in hits.items() if code in group), reverse=True)
+    assert ranked[0][1] == winner and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]), hits
