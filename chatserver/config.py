@@ -51,7 +51,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "AI_MAX_OUTPUT_TOKENS": _int(env.get("AI_MAX_OUTPUT_TOKENS"), 400),
         "COMPANY_NAME": env.get("COMPANY_NAME", "our company"),
         # Language.
-        "LANGUAGE_DETECTOR": env.get("LANGUAGE_DETECTOR", "langdetect"),
+        # combined: fastText's bundled small model, then py3langid when unsure,
+        # then look-alike markers (docs/language.md).
+        "LANGUAGE_DETECTOR": env.get("LANGUAGE_DETECTOR", "combined"),
         # Policy knobs.
         "FIRST_RESPONSE_HOURS": _float(env.get("FIRST_RESPONSE_HOURS"), 24.0),
         "MAX_MESSAGE_LENGTH": _int(env.get("MAX_MESSAGE_LENGTH"), 5000),

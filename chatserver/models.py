@@ -120,6 +120,10 @@ class Conversation(Base):
     # The visitor's language as decided from the evidence ("und" when unknown).
     language: Mapped[str] = mapped_column(String(8), default="und")
     language_explanation: Mapped[str] = mapped_column(Text, default="")
+    language_confidence: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    # The decision's evidence for agents and admins: candidates with their
+    # shares, the priors used and the messages counted.
+    language_decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
     # The language the handling agents must speak. Equal to `language`, except
     # for AI conversations handed to humans, which go to English speakers.
     queue_language: Mapped[str] = mapped_column(String(8), default="en")

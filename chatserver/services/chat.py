@@ -589,6 +589,8 @@ class ChatService:
                     conversation.language == "und" and decision.language != "und"):
                 conversation.language = decision.language
             conversation.language_explanation = decision.explanation
+            conversation.language_confidence = decision.confidence
+            conversation.language_decision = decision.as_dict()
         if not new and conversation.state != "ai" and not (
                 conversation.state == "queued" and conversation.priority != "ai"):
             return  # With a human, or handed over by request: the language no longer routes.

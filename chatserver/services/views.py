@@ -72,6 +72,8 @@ def agent_conversation_view(conversation: Conversation) -> dict[str, Any]:
     view.update(
         client={"personal_id": client.personal_id, "name": client.name, "email": client.email},
         language_explanation=conversation.language_explanation,
+        language_confidence=conversation.language_confidence,
+        language_decision=conversation.language_decision or {},
         queue_language=conversation.queue_language,
     )
     return view
