@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,6 @@ class Services:
     clock: Callable[[], datetime]
     ai: Any = None
     maintenance: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def services() -> Services:
