@@ -141,6 +141,9 @@ class Conversation(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(default=None)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     ai_acknowledged: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The sequence number of the conversation's latest message. Incrementing
+    # it locks the row, so sequence numbers commit in order per conversation.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Tokens the AI agent spent on this conversation, against its budget.
     ai_tokens_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Why the AI handed the conversation to humans, when it did.
@@ -156,11 +159,14 @@ class Message(Base):
         # Idempotency that holds across processes: a resent client_id cannot
         # store a second row, whoever receives it.
         UniqueConstraint("conversation_id", "client_id", name="uq_messages_conversation_client_id"),
+        UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
         Index("ix_messages_conversation_id", "conversation_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    # 1, 2, 3... within the conversation, in commit order (see Conversation.last_seq).
+    seq: Mapped[int] = mapped_column(Integer)
     sender: Mapped[str] = mapped_column(String(16))  # visitor | agent | ai | system
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
     text: Mapped[str] = mapped_column(Text)

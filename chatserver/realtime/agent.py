@@ -66,7 +66,8 @@ class AgentNamespace(GuardedNamespace):
     @event
     def on_history(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return services().chat.agent_history(agent_id=identity["agent_id"],
-                                             conversation_id=data.get("conversation_id"))
+                                             conversation_id=data.get("conversation_id"),
+                                             after_seq=data.get("after_seq"))
 
     @event
     def on_close(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

@@ -60,7 +60,8 @@ class VisitorNamespace(GuardedNamespace):
 
     @event
     def on_history(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        return services().chat.history(client_id=identity["client_id"], after_id=data.get("after_id"))
+        return services().chat.history(client_id=identity["client_id"], after_seq=data.get("after_seq"),
+                                       after_id=data.get("after_id"))
 
     @event
     def on_typing(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

@@ -85,9 +85,10 @@ class ChatService:
             conversation = self._open_for_client(session, client_id)
             return self._visitor_view(conversation) if conversation else None
 
-    def history(self, *, client_id: int, after_id: Any = None) -> dict[str, Any]:
-        """Return the client's open (else latest) conversation and its messages after after_id."""
-        after = 0 if after_id in (None, 0) else positive_id(after_id, field="after_id")
+    def history(self, *, client_id: int, after_seq: Any = None, after_id: Any = None) -> dict[str, Any]:
+        """Return the client's open (else latest) conversation and its messages after after_seq (or after_id)."""
+        after_seq = _cursor(after_seq, field="after_seq")
+        after_id = _cursor(after_id, field="after_id")
         with self._db() as session:
             conversation = self._open_for_client(session, client_id) or session.scalar(
                 select(Conversation).where(Conversation.client_id == client_id)
@@ -95,7 +96,7 @@ class ChatService:
             if conversation is None:
                 return {"conversation": None, "messages": []}
             return {"conversation": self._visitor_view(conversation),
-                    "messages": self._messages(session, conversation.id, after_id=after)}
+                    "messages": self._messages(session, conversation.id, after_seq=after_seq, after_id=after_id)}
 
     def post_visitor_message(self, *, client_id: int, message_client_id: Any, text: Any, team: Any = None,
                              panel_language: str | None = None, browser_languages: Sequence[str] = ()) -> Posted:
@@ -145,10 +146,10 @@ class ChatService:
             conversation.panel_language = normalize_code(panel_language) if panel_language else conversation.panel_language
             if browser_languages:
                 conversation.browser_languages = list(browser_languages)
-            message = Message(conversation=conversation, sender="visitor", text=text, client_id=message_client_id,
-                              language=max(scores, key=scores.get) if scores else "und",
-                              language_scores=scores, language_weight=weight, created_at=now)
-            session.add(message)
+            message = self._add_message(session, conversation, sender="visitor", text=text,
+                                        client_id=message_client_id,
+                                        language=max(scores, key=scores.get) if scores else "und",
+                                        language_scores=scores, language_weight=weight, created_at=now)
             session.flush()
             decision = self._decide(session, conversation)
             self._route(session, conversation, decision, client=client, now=now)
@@ -198,9 +199,9 @@ class ChatService:
             session.refresh(conversation)
             notice = None
             if note:
-                notice = Message(conversation=conversation, sender="system", event="handed_to_humans", created_at=now,
-                                 text=self._catalog.text("ai_handoff", language=conversation.language))
-                session.add(notice)
+                notice = self._add_message(session, conversation, sender="system", event="handed_to_humans",
+                                           created_at=now,
+                                           text=self._catalog.text("ai_handoff", language=conversation.language))
             session.flush()
             client_id = conversation.client_id
             entry = self._queue_entry(session, conversation)
@@ -261,9 +262,8 @@ class ChatService:
             if conversation is None or conversation.state != "ai":
                 return None
             conversation.ai_tokens_used += tokens
-            message = Message(conversation=conversation, sender="ai", text=text, created_at=self._clock(),
-                              language=conversation.language)
-            session.add(message)
+            message = self._add_message(session, conversation, sender="ai", text=text, created_at=self._clock(),
+                                        language=conversation.language)
             session.flush()
             payload = message_view(message)
             client_id = conversation.client_id
@@ -404,8 +404,9 @@ class ChatService:
                 Conversation.agent_id == agent_id, Conversation.state == "active").order_by(Conversation.accepted_at)).all()
             return [agent_conversation_view(conversation) for conversation in conversations]
 
-    def agent_history(self, *, agent_id: int, conversation_id: Any) -> dict[str, Any]:
+    def agent_history(self, *, agent_id: int, conversation_id: Any, after_seq: Any = None) -> dict[str, Any]:
         conversation_id = self._conversation_id(conversation_id)
+        after_seq = _cursor(after_seq, field="after_seq")
         with self._db() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
@@ -418,7 +419,7 @@ class ChatService:
                                                               check_load=False) == "forbidden":
                     raise ServiceError("forbidden", "This conversation is not yours.", status=403)
             return {"conversation": agent_conversation_view(conversation),
-                    "messages": self._messages(session, conversation.id)}
+                    "messages": self._messages(session, conversation.id, after_seq=after_seq)}
 
     def accept(self, *, agent_id: int, conversation_id: Any) -> dict[str, Any]:
         """Assign a queued conversation to the agent; exactly one agent wins."""
@@ -484,9 +485,8 @@ class ChatService:
                     Message.conversation_id == conversation_id, Message.client_id == message_client_id))
                 if existing is not None:
                     return message_view(existing)
-                message = Message(conversation=conversation, sender="agent", agent_id=agent_id, text=text,
-                                  client_id=message_client_id, created_at=now)
-                session.add(message)
+                message = self._add_message(session, conversation, sender="agent", agent_id=agent_id, text=text,
+                                            client_id=message_client_id, created_at=now)
                 if conversation.first_response_at is None:
                     conversation.first_response_at = now
                 session.flush()
@@ -518,8 +518,8 @@ class ChatService:
             previous_state, assigned = conversation.state, conversation.agent_id
             conversation.state = "closed"
             conversation.closed_at = now
-            session.add(Message(conversation=conversation, sender="system", event="conversation_closed", created_at=now,
-                                text=self._catalog.text("conversation_closed", language=conversation.language)))
+            self._add_message(session, conversation, sender="system", event="conversation_closed", created_at=now,
+                              text=self._catalog.text("conversation_closed", language=conversation.language))
             client_id = conversation.client_id
         if previous_state == "active" and assigned is not None:
             self._state.load_release(agent_id=assigned)
@@ -559,14 +559,28 @@ class ChatService:
                      if queued["id"] == conversation_id), None)
 
     @staticmethod
+    def _add_message(session: Session, conversation: Conversation, **fields: Any) -> Message:
+        """Add a message with the conversation's next sequence number."""
+        if conversation.id is None:
+            session.flush()
+        seq = session.execute(
+            update(Conversation).where(Conversation.id == conversation.id)
+            .values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq)).scalar_one()
+        message = Message(conversation_id=conversation.id, seq=seq, **fields)
+        session.add(message)
+        return message
+
+    @staticmethod
     def _open_for_client(session: Session, client_id: int) -> Conversation | None:
         return session.scalar(select(Conversation).where(
             Conversation.client_id == client_id, Conversation.state != "closed"))
 
     @staticmethod
-    def _messages(session: Session, conversation_id: int, *, after_id: int = 0) -> list[dict[str, Any]]:
-        messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id,
-                                                         Message.id > after_id).order_by(Message.id)).all()
+    def _messages(session: Session, conversation_id: int, *, after_seq: int = 0,
+                  after_id: int = 0) -> list[dict[str, Any]]:
+        messages = session.scalars(select(Message).where(
+            Message.conversation_id == conversation_id, Message.seq > after_seq, Message.id > after_id)
+            .order_by(Message.seq)).all()
         return [message_view(message) for message in messages]
 
     def _decide(self, session: Session, conversation: Conversation) -> LanguageDecision:
@@ -621,6 +635,11 @@ class ChatService:
             self._state.queue_remove(conversation_id=conversation_id)
         else:
             self._state.queue_put(conversation_id=entry.conversation_id, score=entry.score, summary=entry.summary)
+
+
+def _cursor(value: Any, *, field: str) -> int:
+    """Read an optional resume point: absent or 0 means from the start."""
+    return 0 if value in (None, 0) else positive_id(value, field=field)
 
 
 def _queue_item(entry: QueueEntry) -> QueueItem:

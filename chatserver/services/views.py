@@ -22,6 +22,7 @@ def message_view(message: Message) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": message.id,
         "conversation_id": message.conversation_id,
+        "seq": message.seq,
         "sender": message.sender,
         "text": message.text,
         "created_at": iso(message.created_at),

@@ -637,3 +637,26 @@ def test_history_after_id_returns_exactly_what_was_missed(world, peers) -> None:
     for bad in ("3", -1, True, 2**40):
         refused = visitor.call("history", {"after_id": bad})
         assert refused["ok"] is False and refused["error"]["code"] == "invalid", (bad, refused)
+
+
+def test_every_message_has_the_next_sequence_number_and_history_resumes_after_seq(world, peers) -> None:
+    world.admin.ok("PUT", "/api/admin/languages", {"languages": ["en", "de", "es"]})
+    agent = world.agent(languages=["en"])
+    agent_peer = world.agent_peer(agent)
+    visitor = world.visitor(world.client())
+    peers += [agent_peer, visitor]
+    first = visitor.call("message", {"client_id": "s1", "text": "Hello, my invoice is wrong, can you check it?"})["message"]
+    conversation_id = first["conversation_id"]
+    assert first["seq"] == 1
+    assert agent_peer.call("accept", {"conversation_id": conversation_id})["ok"]
+    assert agent_peer.call("message", {"conversation_id": conversation_id, "client_id": "a1", "text": "Sure."})["message"]["seq"] == 2
+    assert visitor.call("message", {"client_id": "s2", "text": "It is invoice 118."})["message"]["seq"] == 3
+    # A resent client_id keeps its number and takes none.
+    assert visitor.call("message", {"client_id": "s1", "text": "Hello, my invoice is wrong, can you check it?"})["message"]["seq"] == 1
+    assert agent_peer.call("close", {"conversation_id": conversation_id})["ok"]
+    everything = visitor.call("history")["messages"]
+    assert [m["seq"] for m in everything] == [1, 2, 3, 4] and everything[-1]["sender"] == "system"
+    assert [m["seq"] for m in visitor.call("history", {"after_seq": 2})["messages"]] == [3, 4]
+    assert [m["seq"] for m in agent_peer.call("history", {"conversation_id": conversation_id, "after_seq": 3})["messages"]] == [4]
+    # A new conversation starts again at 1.
+    assert visitor.call("message", {"client_id": "n1", "text": "Hello again, one more question."})["message"]["seq"] == 1
