@@ -57,6 +57,11 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Policy knobs.
         "FIRST_RESPONSE_HOURS": _float(env.get("FIRST_RESPONSE_HOURS"), 24.0),
         "MAX_MESSAGE_LENGTH": _int(env.get("MAX_MESSAGE_LENGTH"), 5000),
+        # Token buckets per socket: burst size and refill per second.
+        "MESSAGE_RATE_BURST": _float(env.get("MESSAGE_RATE_BURST"), 30),
+        "MESSAGE_RATE_PER_SECOND": _float(env.get("MESSAGE_RATE_PER_SECOND"), 2),
+        "EVENT_RATE_BURST": _float(env.get("EVENT_RATE_BURST"), 60),
+        "EVENT_RATE_PER_SECOND": _float(env.get("EVENT_RATE_PER_SECOND"), 10),
         "AGENT_TOKEN_TTL": _int(env.get("AGENT_TOKEN_TTL"), 12 * 3600),
         "PRESENCE_TTL": _float(env.get("PRESENCE_TTL"), 60.0),
         "HEARTBEAT_INTERVAL": _float(env.get("HEARTBEAT_INTERVAL"), 20.0),

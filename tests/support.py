@@ -57,6 +57,9 @@ class ServerProcess:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **stack.env(), "SECRET_KEY": SECRET_KEY, "IDENTITY_SECRET": IDENTITY_SECRET,
                     "CHATSERVER_ENV": "development", "PYTHONPATH": ROOT, "OPENAI_API_KEY": "",
+                    # Tests fire hundreds of events a second on purpose; the
+                    # rate limits have their own test with the defaults.
+                    "MESSAGE_RATE_BURST": "100000", "EVENT_RATE_BURST": "100000",
                     **(extra_env or {})}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None

@@ -6,6 +6,7 @@ from flask_socketio import SocketIO
 
 from .agent import AgentNamespace
 from .broadcaster import AGENT, VISITOR, Broadcaster
+from .limits import Limiter, rates_from_config
 from .maintenance import Maintenance
 from .visitor import VisitorNamespace
 
@@ -15,8 +16,9 @@ __all__ = ["init_app", "start"]
 def init_app(app: Flask, socketio: SocketIO) -> None:
     """Register the namespaces and subscribe the broadcaster to domain events."""
     container = app.extensions["chatserver"]
-    agents = AgentNamespace(AGENT)
-    socketio.on_namespace(VisitorNamespace(VISITOR))
+    rates = rates_from_config(app.config)
+    agents = AgentNamespace(AGENT, limiter=Limiter(rates))
+    socketio.on_namespace(VisitorNamespace(VISITOR, limiter=Limiter(rates)))
     socketio.on_namespace(agents)
     container.events.subscribe(Broadcaster(socketio=socketio, chat=container.chat))
     container.maintenance = Maintenance(

@@ -11,6 +11,7 @@ from flask_socketio import ConnectionRefusedError as SocketIORefusal
 from flask_socketio import Namespace
 
 from ..services.errors import ServiceError
+from .limits import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ def event(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any
         identity = self.identity()
         if identity is None:
             return error_ack("unauthorized", "This connection is not authenticated.")
+        if not self.limiter.allow(request.sid, handler.__name__.removeprefix("on_")):
+            return error_ack("rate_limited", "Too many events; slow down and try again in a moment.")
         try:
             result = handler(self, identity, data)
         except ServiceError as error:
@@ -58,7 +61,11 @@ class Refused(SocketIORefusal):
 
 
 class GuardedNamespace(Namespace):
-    """A namespace that answers unknown events with an error ack instead of silence."""
+    """A namespace that answers unknown events with an error ack instead of silence, and rate-limits each socket."""
+
+    def __init__(self, namespace: str, *, limiter: Limiter):
+        super().__init__(namespace)
+        self.limiter = limiter
 
     def trigger_event(self, event_name: str, *args: Any) -> Any:
         if event_name in ("connect", "disconnect") and self._sent_by_client(event_name, args[0]):
@@ -66,8 +73,14 @@ class GuardedNamespace(Namespace):
             # "disconnect" to the same handlers as the real ones.
             return error_ack("unknown_event", f"{event_name!r} is reserved.")
         if event_name not in ("connect", "disconnect") and not hasattr(self, "on_" + (event_name or "")):
+            if not self.limiter.allow(args[0], "*"):
+                return error_ack("rate_limited", "Too many events; slow down and try again in a moment.")
             return error_ack("unknown_event", f"Unknown event {event_name!r} on {self.namespace}.")
-        return super().trigger_event(event_name, *args)
+        try:
+            return super().trigger_event(event_name, *args)
+        finally:
+            if event_name == "disconnect":
+                self.limiter.forget(args[0])
 
     def _sent_by_client(self, event_name: str, sid: str) -> bool:
         server = self.socketio.server
