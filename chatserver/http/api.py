@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
+from sqlalchemy import text
 
 from ..services import services
 from ..services.admin import language_entry
@@ -43,7 +44,25 @@ def require_agent(*, admin: bool = False) -> Callable[[Callable[..., Any]], Call
 
 @api.get("/healthz")
 def healthz():
-    return jsonify(status="ok")
+    """Report whether this process can reach its database and shared state."""
+    container = services()
+    checks: dict[str, str] = {}
+    try:
+        with container.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as error:  # reported, not raised: this endpoint must answer
+        checks["database"] = f"error: {type(error).__name__}"
+    if container.state.message_queue_url is None:
+        checks["redis"] = "not_configured"
+    else:
+        try:
+            container.state.ping()
+            checks["redis"] = "ok"
+        except Exception as error:
+            checks["redis"] = f"error: {type(error).__name__}"
+    healthy = all(value in ("ok", "not_configured") for value in checks.values())
+    return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
 
 
 @api.post("/api/auth/login")

@@ -92,3 +92,9 @@ def test_routing_priority_ai_and_accept(world, peers: list[Peer]) -> None:
     # The accepted conversation left the queue; the others stay in order.
     remaining = ids(en_de_peer.latest("queue", lambda q: second["conversation_id"] not in ids(q)))
     assert remaining == expected[1:] + [ai_conversation["id"]]
+
+
+def test_healthz_reports_database_and_redis(world) -> None:
+    health = world.admin.ok("GET", "/healthz")
+    assert health["status"] == "ok" and health["database"] == "ok"
+    assert health["redis"] == ("ok" if world.server.stack.redis_url else "not_configured")
