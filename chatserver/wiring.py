@@ -10,6 +10,7 @@ from .catalog import Catalog
 from .db import make_engine, make_sessionmaker
 from .events import EventBus
 from .language import make_detector
+from .metrics import Metrics
 from .models import utcnow
 from .services import AdminService, AuthService, ChatService, Services
 from .state import make_state
@@ -33,6 +34,8 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any]) -> S
                          token_ttl=config["AGENT_TOKEN_TTL"], clock=clock),
         admin=AdminService(db=db, events=events, clock=clock),
     )
+    container.metrics = Metrics(state=state)
+    events.subscribe(container.metrics.on_event)
     model = None
     if config["OPENAI_API_KEY"]:
         model = OpenAIChatModel(api_key=config["OPENAI_API_KEY"], base_url=config["OPENAI_BASE_URL"],

@@ -65,6 +65,11 @@ def healthz():
     return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
 
 
+@api.get("/metrics")
+def metrics():
+    return services().metrics.render(), 200, {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
+
+
 @api.post("/api/auth/login")
 def login():
     body = json_body()

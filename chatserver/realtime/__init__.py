@@ -17,8 +17,8 @@ def init_app(app: Flask, socketio: SocketIO) -> None:
     """Register the namespaces and subscribe the broadcaster to domain events."""
     container = app.extensions["chatserver"]
     rates = rates_from_config(app.config)
-    agents = AgentNamespace(AGENT, limiter=Limiter(rates))
-    socketio.on_namespace(VisitorNamespace(VISITOR, limiter=Limiter(rates)))
+    agents = AgentNamespace(AGENT, limiter=Limiter(rates), metrics=container.metrics)
+    socketio.on_namespace(VisitorNamespace(VISITOR, limiter=Limiter(rates), metrics=container.metrics))
     socketio.on_namespace(agents)
     container.events.subscribe(Broadcaster(socketio=socketio, chat=container.chat))
     container.maintenance = Maintenance(

@@ -9,6 +9,7 @@ from flask_socketio import join_room
 from ..services import services
 from ..services.errors import ServiceError
 from .base import GuardedNamespace, Refused, event
+from ..metrics import Metrics
 from .limits import Limiter
 
 
@@ -19,8 +20,8 @@ def agent_room(agent_id: int) -> str:
 class AgentNamespace(GuardedNamespace):
     """Authenticate agents by bearer token at connect, then hand each event to the chat service."""
 
-    def __init__(self, namespace: str, *, limiter: Limiter):
-        super().__init__(namespace, limiter=limiter)
+    def __init__(self, namespace: str, *, limiter: Limiter, metrics: Metrics):
+        super().__init__(namespace, limiter=limiter, metrics=metrics)
         # Sockets connected to this process, for presence heartbeats. Sockets
         # live in exactly one process, so this is local by nature; presence
         # itself is shared state.

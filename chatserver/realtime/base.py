@@ -11,6 +11,7 @@ from flask_socketio import ConnectionRefusedError as SocketIORefusal
 from flask_socketio import Namespace
 
 from ..services.errors import ServiceError
+from ..metrics import Metrics
 from .limits import Limiter
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,12 @@ def event(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any
         try:
             result = handler(self, identity, data)
         except ServiceError as error:
+            self.metrics.event_errors.labels(namespace=self.namespace, code=error.code).inc()
             return {"ok": False, "error": error.as_dict()}
         except Exception:
             # The stack trace stays in the log; the client gets a plain message.
             log.exception("%s %s failed", self.namespace, handler.__name__)
+            self.metrics.event_errors.labels(namespace=self.namespace, code="internal").inc()
             return error_ack("internal", "Something went wrong on our side; please try again.")
         return {"ok": True, **result}
 
@@ -63,9 +66,10 @@ class Refused(SocketIORefusal):
 class GuardedNamespace(Namespace):
     """A namespace that answers unknown events with an error ack instead of silence, and rate-limits each socket."""
 
-    def __init__(self, namespace: str, *, limiter: Limiter):
+    def __init__(self, namespace: str, *, limiter: Limiter, metrics: Metrics):
         super().__init__(namespace)
         self.limiter = limiter
+        self.metrics = metrics
 
     def trigger_event(self, event_name: str, *args: Any) -> Any:
         if event_name in ("connect", "disconnect") and self._sent_by_client(event_name, args[0]):
@@ -77,10 +81,15 @@ class GuardedNamespace(Namespace):
                 return error_ack("rate_limited", "Too many events; slow down and try again in a moment.")
             return error_ack("unknown_event", f"Unknown event {event_name!r} on {self.namespace}.")
         try:
-            return super().trigger_event(event_name, *args)
+            result = super().trigger_event(event_name, *args)
         finally:
             if event_name == "disconnect":
                 self.limiter.forget(args[0])
+                self.metrics.connections.labels(namespace=self.namespace).dec()
+        if event_name == "connect":
+            # Reached only when the connection was accepted (a refusal raises).
+            self.metrics.connections.labels(namespace=self.namespace).inc()
+        return result
 
     def _sent_by_client(self, event_name: str, sid: str) -> bool:
         server = self.socketio.server

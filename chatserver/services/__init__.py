@@ -32,6 +32,7 @@ class Services:
     clock: Callable[[], datetime]
     ai: Any = None
     maintenance: Any = None
+    metrics: Any = None
 
 
 def services() -> Services:

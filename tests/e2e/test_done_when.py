@@ -98,3 +98,20 @@ def test_healthz_reports_database_and_redis(world) -> None:
     health = world.admin.ok("GET", "/healthz")
     assert health["status"] == "ok" and health["database"] == "ok"
     assert health["redis"] == ("ok" if world.server.stack.redis_url else "not_configured")
+
+
+def test_metrics_count_connections_messages_and_the_queue(world, peers) -> None:
+    world.admin.ok("PUT", "/api/admin/languages", {"languages": ["en", "de", "es"]})
+    visitor = world.visitor(world.client())
+    peers.append(visitor)
+    assert visitor.call("message", {"client_id": "metrics-1", "text": "Hello, I need help with my invoice please."})["ok"]
+    assert visitor.call("no_such_event")["ok"] is False
+    text = world.admin.request("GET", "/metrics").text
+
+    def value(line_start: str) -> float:
+        return float(next(line for line in text.splitlines() if line.startswith(line_start)).rsplit(" ", 1)[1])
+
+    assert value('chatserver_connections{namespace="/visitor"}') >= 1
+    assert value('chatserver_messages_total{sender="visitor"}') >= 1
+    assert value('chatserver_queue_length{language="en",priority="standard"}') >= 1
+    assert 'chatserver_queue_oldest_wait_seconds{language="en",priority="standard"}' in text
