@@ -14,6 +14,23 @@ from . import config as config_module
 socketio = SocketIO()
 
 
+def origin_policy(allowed: str | list[str]) -> Any:
+    """Return what Socket.IO accepts as Origin: the configured origins plus the server's own."""
+    if allowed == "*":
+        return "*"
+    allowed_set = frozenset(allowed)
+
+    def allow(origin: str | None, environ: Mapping[str, Any]) -> bool:
+        # The server's own pages (/demo, the consoles) and clients that send
+        # the server's own URL as Origin are always welcome.
+        # Host is what the browser connected to; X-Forwarded-Host is not
+        # trusted, a page could try to forge it.
+        scheme = environ.get("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
+        return origin in allowed_set or origin == f"{scheme}://{environ.get('HTTP_HOST', '')}"
+
+    return allow
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create the app: load the configuration, wire the services, register HTTP and Socket.IO."""
     app = Flask(__name__, instance_relative_config=True)
@@ -31,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         async_mode=app.config.get("ASYNC_MODE"),
         message_queue=container.state.message_queue_url,
         channel=app.config["REDIS_PREFIX"] + "socketio",
-        cors_allowed_origins=app.config["ALLOWED_ORIGINS"],
+        cors_allowed_origins=origin_policy(app.config["ALLOWED_ORIGINS"]),
         # Identity lives on the socket session set at connect, never in Flask's cookie session.
         manage_session=False,
         max_http_buffer_size=64 * 1024,

@@ -6,9 +6,11 @@ from flask import Flask
 from .api import api
 from .demo import demo
 from .errors import init_app as init_errors
+from .widget import widget
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(api)
     app.register_blueprint(demo)
+    app.register_blueprint(widget)
     init_errors(app)

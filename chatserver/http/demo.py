@@ -1,4 +1,4 @@
-"""The demo page: chat as a visitor and as an agent in one browser tab. Development mode only."""
+"""The demo page: a host website with the widget embedded, and an agent view, in one tab. Development mode only."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, render_template

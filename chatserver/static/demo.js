@@ -1,5 +1,6 @@
-// The demo page: a plain visitor chat and a plain agent view. Every text is
-// rendered with textContent, never as HTML.
+// The demo page: a host website embedding the chat widget (with a form that
+// mints demo identities) and a plain agent view. Every text is rendered with
+// textContent, never as HTML.
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -30,70 +31,51 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  function describe(conversation) {
-    if (!conversation) return "No conversation yet: write a message.";
-    const language = "language " + conversation.language;
-    switch (conversation.state) {
-      case "queued": return `Waiting for an agent (${language}, ${conversation.priority}), position ${conversation.queue_position ?? "?"}.`;
-      case "active": return `Chatting with ${conversation.agent ? conversation.agent.name : "an agent"} (${language}).`;
-      case "ai": return `Answered by the AI assistant (${language}); ask for a human any time.`;
-      case "closed": return "Conversation closed. Write again to open a new one.";
-      default: return conversation.state;
-    }
+  // --- the host website: mint a demo identity and boot the widget ---------
+  // A real site signs the token on its server when the visitor signs in; the
+  // demo asks this server to do it (development mode only). The personal ID
+  // is kept for the tab, so a reload boots the same visitor again and the
+  // widget resyncs the conversation.
+  const SIGNED_IN = "chatserver-demo:personal_id";
+
+  function widgetReady() {
+    if (window.ChatWidget) return Promise.resolve(window.ChatWidget);
+    return new Promise((resolve) => window.addEventListener("chatwidget:ready", (event) => resolve(event.detail), { once: true }));
   }
 
-  // --- visitor -----------------------------------------------------------
-  let visitor = null;
-  const visitorSeen = new Set();
+  async function signIn(personalId) {
+    const { identity } = await api("POST", "/api/demo/identity", { personal_id: personalId });
+    (await widgetReady()).boot({ identity });
+    sessionStorage.setItem(SIGNED_IN, personalId);
+    const option = $("client").querySelector(`option[value="${CSS.escape(personalId)}"]`);
+    $("site-status").textContent = `Signed in as ${option ? option.textContent : personalId}. Open the chat at the bottom right.`;
+    $("identity-clear").disabled = false;
+  }
 
-  async function loadVisitorChoices() {
-    const [{ clients }, { languages }] = await Promise.all([api("GET", "/api/demo/clients"), api("GET", "/api/widget/config")]);
+  async function loadClients() {
+    const { clients } = await api("GET", "/api/demo/clients");
     for (const client of clients) {
       const option = document.createElement("option");
       option.value = client.personal_id;
       option.textContent = `${client.name} (${client.personal_id}${client.subscribed ? ", subscribed" : ""})`;
       $("client").appendChild(option);
     }
-    for (const language of languages) {
-      const option = document.createElement("option");
-      option.value = language.code;
-      option.textContent = language.native_name;
-      $("panel").appendChild(option);
+    const remembered = sessionStorage.getItem(SIGNED_IN);
+    if (remembered && clients.some((client) => client.personal_id === remembered)) {
+      $("client").value = remembered;
+      await signIn(remembered);
     }
   }
 
-  async function connectVisitor() {
-    if (visitor) visitor.disconnect();
-    $("visitor-log").textContent = "";
-    visitorSeen.clear();
-    const { identity } = await api("POST", "/api/demo/identity", { personal_id: $("client").value });
-    visitor = io("/visitor", {
-      transports: ["websocket"],
-      auth: { identity, languages: Array.from(navigator.languages || []), panel_language: $("panel").value || null },
-    });
-    visitor.on("connect", async () => {
-      for (const id of ["visitor-text", "visitor-send", "visitor-human"]) $(id).disabled = false;
-      const history = await visitor.emitWithAck("history", {});
-      $("visitor-status").textContent = describe(history.conversation);
-      for (const message of history.messages || []) addMessage($("visitor-log"), message, visitorSeen);
-    });
-    visitor.on("connect_error", (error) => { $("visitor-status").textContent = "Refused: " + (error.data ? error.data.message : error.message); });
-    visitor.on("message", (message) => addMessage($("visitor-log"), message, visitorSeen));
-    visitor.on("conversation", (conversation) => { $("visitor-status").textContent = describe(conversation); });
-  }
-
-  $("visitor-connect").addEventListener("click", () => connectVisitor().catch((e) => { $("visitor-status").textContent = e.message; }));
-  $("visitor-form").addEventListener("submit", async (event) => {
+  $("identity-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const text = $("visitor-text").value;
-    if (!text.trim() || !visitor) return;
-    const ack = await visitor.emitWithAck("message", { client_id: uuid(), text });
-    if (ack.ok) { $("visitor-text").value = ""; addMessage($("visitor-log"), ack.message, visitorSeen); }
-    else $("visitor-status").textContent = ack.error.message;
+    signIn($("client").value).catch((error) => { $("site-status").textContent = error.message; });
   });
-  $("visitor-human").addEventListener("click", async () => {
-    const ack = await visitor.emitWithAck("request_human", {});
-    $("visitor-status").textContent = ack.ok ? describe(ack.conversation) : ack.error.message;
+  $("identity-clear").addEventListener("click", async () => {
+    (await widgetReady()).shutdown();
+    sessionStorage.removeItem(SIGNED_IN);
+    $("identity-clear").disabled = true;
+    $("site-status").textContent = "Signed out: the widget is gone, as on a site that shows it to signed-in visitors only.";
   });
 
   // --- agent ---------------------------------------------------------------
@@ -171,6 +153,9 @@
       agent.on("queue", renderQueue);
       agent.on("assigned", ({ conversations }) => conversations.forEach((c, i) => addActive(c, i === 0)));
       agent.on("message", (message) => { if (message.conversation_id === Number($("agent-conversation").value)) addMessage($("agent-log"), message, agentSeen); });
+      agent.on("typing", ({ conversation_id: id, typing }) => {
+        if (id === Number($("agent-conversation").value)) $("agent-status").textContent = typing ? "The visitor is typing…" : "";
+      });
       agent.on("conversation", (conversation) => {
         if (conversation.state === "closed" && active.has(conversation.id)) $("agent-status").textContent = `Conversation #${conversation.id} closed.`;
       });
@@ -179,11 +164,24 @@
     }
   });
   $("agent-conversation").addEventListener("change", showConversation);
+  // Typing, as the visitor sees it in the widget: on while writing, off after a pause or on send.
+  let typingTimer = null;
+  function agentTyping(typing) {
+    const id = Number($("agent-conversation").value);
+    clearTimeout(typingTimer);
+    typingTimer = typing ? setTimeout(() => agentTyping(false), 3000) : null;
+    if (!agent || !id || typing === agentTyping.sent) return;
+    agentTyping.sent = typing;
+    agent.emit("typing", { conversation_id: id, typing });
+  }
+  agentTyping.sent = false;
+  $("agent-text").addEventListener("input", () => agentTyping($("agent-text").value.length > 0));
   $("agent-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = $("agent-text").value;
     const id = Number($("agent-conversation").value);
     if (!text.trim() || !id) return;
+    agentTyping(false);
     const ack = await agent.emitWithAck("message", { conversation_id: id, client_id: uuid(), text });
     if (ack.ok) { $("agent-text").value = ""; addMessage($("agent-log"), ack.message, agentSeen); }
     else $("agent-status").textContent = ack.error.message;
@@ -198,5 +196,5 @@
     showConversation();
   });
 
-  loadVisitorChoices().catch((error) => { $("visitor-status").textContent = error.message; });
+  loadClients().catch((error) => { $("site-status").textContent = error.message; });
 })();

@@ -1,0 +1,617 @@
+// The floating widget: a launcher and a panel inside an open Shadow DOM root,
+// so the host page's styles cannot reach in and ours cannot leak out. The
+// data-chat attributes are stable test hooks (README, "Widget").
+import { h, icon, ICONS } from "./dom.js";
+import { hasCatalog, isRtl, languageCode, translator } from "./i18n.js";
+import { Session, storeFor } from "./session.js";
+import STYLES from "./styles.css";
+
+const TYPING_EXPIRES = 15000; // an indicator whose "stopped" never came
+const LANGUAGE_SETTLE = 300; // arrow keys through the languages reconnect once
+const NEAR_BOTTOM = 80;
+const MAX_INPUT_HEIGHT = 120;
+const CONFIG_RETRY_FIRST = 1000;
+const CONFIG_RETRY_MAX = 30000;
+const NARROW = "(max-width: 520px)"; // as in styles.css
+const PRIORITIES = new Set(["here_and_now", "subscribed", "standard", "ai"]);
+
+// What the view keeps about one message on screen.
+class Bubble {
+  constructor(sender) {
+    this.sender = sender;
+    this.id = null;
+    this.conversationId = 0;
+    this.seq = 0;
+    this.clientId = null;
+    this.streamId = null;
+    this.state = "sent";
+    this.failure = null;
+    this.agentName = null;
+    this.createdAt = null;
+    this.who = h("span", { class: sender === "visitor" || sender === "system" ? "who sr-only" : "who" });
+    this.text = h("p", { class: "text", dir: "auto" });
+    this.meta = h("span", { class: "meta" });
+    this.element = h("li", { class: `message ${sender}`, "data-chat": "message", "data-sender": sender },
+      this.who, this.text, this.meta);
+  }
+}
+
+function later(a, b) {
+  return a.conversationId > b.conversationId || (a.conversationId === b.conversationId && a.seq > b.seq);
+}
+
+export class Widget {
+  // identity: the token, or a function returning a fresh one; token: the first token.
+  constructor({ server, identity, token, language, position }) {
+    this.server = server;
+    this.browserLanguages = Array.from(navigator.languages || [navigator.language]).filter(Boolean);
+    this.forcedLanguage = language ? languageCode(language) : null;
+    this.position = position === "left" ? "left" : "right";
+    this.store = storeFor(server, token);
+    this.selected = this.store.get("panel_language", null);
+    this.languages = null;
+    this.conversation = null;
+    this.connection = "idle";
+    this.opened = false;
+    this.starting = null;
+    this.retryDelay = CONFIG_RETRY_FIRST;
+    this.bubbles = [];
+    this.byId = new Map();
+    this.byClientId = new Map();
+    this.streams = new Map();
+    this.finishedStreams = new Set();
+    this.typers = new Map();
+    this.session = new Session({
+      server, identity, browserLanguages: this.browserLanguages, store: this.store,
+      listener: {
+        conversation: (conversation) => this.onConversation(conversation),
+        message: (message) => this.onMessage(message),
+        delta: (delta) => this.onDelta(delta),
+        typing: (typing) => this.onTyping(typing),
+        pending: (item) => this.onPending(item),
+        failed: (item, error) => this.onFailed(item, error),
+        connection: (state) => this.onConnection(state),
+        reconnected: () => this.onReconnected(),
+      },
+    });
+    this.build();
+    this.applyLanguage();
+  }
+
+  // --- mounting -------------------------------------------------------------
+  mount(parent) {
+    parent.append(this.host);
+    for (const item of this.session.pending()) this.onPending(item);
+    // A visitor who already talked to us hears replies on every page.
+    if (this.store.get("known", false) || this.session.pending().length) this.start();
+    if (this.store.get("open", false)) this.open({ focus: false });
+  }
+
+  destroy() {
+    this.destroyed = true;
+    clearTimeout(this.languageTimer);
+    clearTimeout(this.retryTimer);
+    for (const timer of this.typers.values()) clearTimeout(timer);
+    this.session.stop();
+    this.host.remove();
+  }
+
+  build() {
+    this.host = document.createElement("chatserver-widget");
+    this.root = this.host.attachShadow({ mode: "open" });
+    this.badge = h("span", { class: "badge", "aria-hidden": "true", hidden: true });
+    this.launcher = h("button", {
+      type: "button", class: "launcher", "data-chat": "launcher", "aria-haspopup": "dialog",
+      "aria-expanded": "false", "aria-controls": "panel", onclick: () => (this.opened ? this.close() : this.open()),
+    }, icon(ICONS.chat, 28, "when-closed"), icon(ICONS.close, 26, "when-open"), this.badge);
+
+    this.title = h("h2", { id: "title", class: "title" });
+    this.statusLine = h("span", { class: "state" });
+    this.statusDetail = h("span", { class: "detail" });
+    this.status = h("div", { class: "status", "data-chat": "status", role: "status" }, this.statusLine, this.statusDetail);
+    this.closeButton = h("button", { type: "button", class: "icon", onclick: () => this.close() }, icon(ICONS.close, 20));
+    const header = h("header", { class: "header" }, h("div", { class: "heading" }, this.title, this.status), this.closeButton);
+
+    this.notice = h("div", { class: "notice", role: "alert", hidden: true });
+    this.greeting = h("p", { class: "greeting" });
+    this.chooseLabel = h("p", { id: "choose", class: "label" });
+    this.options = h("div", { class: "languages", role: "radiogroup", "aria-labelledby": "choose",
+      onkeydown: (event) => this.onOptionKey(event) });
+    this.otherNote = h("p", { class: "note" });
+    this.intro = h("div", { class: "intro" }, this.greeting, this.chooseLabel, this.options, this.otherNote);
+    this.log = h("ol", { class: "messages", role: "log", "aria-live": "polite" });
+    this.typingLine = h("p", { class: "typing", hidden: true });
+    this.body = h("div", { class: "body" }, this.intro, this.log, this.typingLine);
+
+    this.humanButton = h("button", { type: "button", class: "human", "data-chat": "human", hidden: true,
+      onclick: () => this.requestHuman() });
+    this.inputLabel = h("label", { for: "input", class: "sr-only" });
+    this.input = h("textarea", {
+      id: "input", class: "input", "data-chat": "input", rows: 1, maxlength: 5000, dir: "auto",
+      onkeydown: (event) => {
+        if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+          event.preventDefault();
+          this.submit();
+        }
+      },
+      oninput: () => {
+        this.fitInput();
+        this.session.typing(this.input.value.length > 0);
+      },
+    });
+    this.sendButton = h("button", { type: "submit", class: "send", "data-chat": "send" }, icon(ICONS.send, 20));
+    this.form = h("form", { class: "composer", onsubmit: (event) => { event.preventDefault(); this.submit(); } },
+      this.inputLabel, this.input, this.sendButton);
+    const footer = h("footer", { class: "footer" }, this.humanButton, this.form);
+
+    this.panel = h("section", {
+      id: "panel", class: "panel", "data-chat": "panel", role: "dialog", "aria-labelledby": "title", hidden: true,
+      onkeydown: (event) => {
+        if (event.key === "Escape" && !event.isComposing) {
+          event.stopPropagation();
+          this.close();
+        } else if (event.key === "Tab" && this.fullScreen()) {
+          this.keepFocusInside(event);
+        }
+      },
+    }, header, this.notice, this.body, footer);
+    this.frame = h("div", { class: `widget ${this.position}` }, this.panel, this.launcher);
+    this.root.append(h("style", { text: STYLES }), this.frame);
+  }
+
+  // --- opening --------------------------------------------------------------
+  open({ focus = true } = {}) {
+    if (!this.opened) {
+      this.opened = true;
+      this.store.set("open", true);
+      this.panel.hidden = false;
+      // Full screen, the panel is all there is: a modal dialog.
+      this.panel.setAttribute("aria-modal", String(this.fullScreen()));
+      this.frame.classList.add("open");
+      this.launcher.setAttribute("aria-expanded", "true");
+      this.markRead();
+      this.scrollToEnd(true);
+    }
+    // The languages arrive with the configuration; focus waits for them.
+    if (focus && this.languages) this.focusFirst();
+    this.start().then(() => {
+      if (focus && this.opened && !this.panel.contains(this.root.activeElement)) this.focusFirst();
+    });
+  }
+
+  close() {
+    if (!this.opened) return;
+    this.opened = false;
+    this.store.set("open", false);
+    this.panel.hidden = true;
+    this.frame.classList.remove("open");
+    this.launcher.setAttribute("aria-expanded", "false");
+    this.renderBadge();
+    this.launcher.focus();
+  }
+
+  fullScreen() {
+    return window.matchMedia(NARROW).matches;
+  }
+
+  keepFocusInside(event) {
+    const focusable = Array.from(this.panel.querySelectorAll("button, textarea"))
+      .filter((element) => !element.disabled && element.tabIndex >= 0 && element.getClientRects().length > 0);
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    const active = this.root.activeElement;
+    if (event.shiftKey && active === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  }
+
+  focusFirst() {
+    const option = this.options.querySelector('[tabindex="0"]');
+    (this.introVisible() && option ? option : this.input).focus();
+  }
+
+  // Load the panel languages, then connect. Without them (the server is down,
+  // or refuses this origin) try again, less and less often.
+  start() {
+    if (!this.starting) {
+      clearTimeout(this.retryTimer);
+      this.starting = this.loadLanguages().then(() => {
+        this.retryDelay = CONFIG_RETRY_FIRST;
+        if (!this.destroyed) this.session.start(this.selected);
+      }, () => {
+        this.starting = null;
+        if (this.destroyed) return;
+        this.onConnection("unavailable");
+        this.retryTimer = setTimeout(() => this.start(), this.retryDelay);
+        this.retryDelay = Math.min(this.retryDelay * 2, CONFIG_RETRY_MAX);
+      });
+    }
+    return this.starting;
+  }
+
+  async loadLanguages() {
+    const response = await fetch(`${this.server}/api/widget/config`, { credentials: "omit" });
+    if (!response.ok) throw new Error(`config: ${response.status}`);
+    const { languages } = await response.json();
+    this.languages = languages;
+    const offered = new Set(languages.map((language) => language.code));
+    if (!offered.has(this.selected)) {
+      // The browser's language, when the team offers it.
+      const tags = [this.forcedLanguage, ...this.browserLanguages];
+      this.selected = tags.map(languageCode).find((code) => offered.has(code)) || null;
+    }
+    this.renderOptions();
+    this.applyLanguage();
+  }
+
+  // --- languages --------------------------------------------------------------
+  renderOptions() {
+    this.options.textContent = "";
+    this.languages.forEach((language, index) => {
+      const checked = language.code === this.selected;
+      this.options.append(h("button", {
+        type: "button", role: "radio", class: "language", "data-chat": "language-option", "data-lang": language.code,
+        lang: language.code, "aria-checked": String(checked), title: language.name,
+        tabindex: checked || (!this.selected && index === 0) ? "0" : "-1",
+        onclick: () => this.choose(language.code),
+      }, language.native_name));
+    });
+  }
+
+  choose(code, { focusInput = true } = {}) {
+    this.selected = code;
+    this.store.set("panel_language", code);
+    for (const option of this.options.children) {
+      const checked = option.dataset.lang === code;
+      option.setAttribute("aria-checked", String(checked));
+      option.setAttribute("tabindex", checked ? "0" : "-1");
+    }
+    this.applyLanguage();
+    clearTimeout(this.languageTimer);
+    this.languageTimer = setTimeout(() => this.session.setPanelLanguage(code), LANGUAGE_SETTLE);
+    if (focusInput) this.input.focus();
+  }
+
+  onOptionKey(event) {
+    const options = Array.from(this.options.children);
+    const index = options.indexOf(this.root.activeElement);
+    if (index < 0) return;
+    const forward = isRtl(this.uiLanguage) ? "ArrowLeft" : "ArrowRight";
+    const backward = isRtl(this.uiLanguage) ? "ArrowRight" : "ArrowLeft";
+    let next = null;
+    if (event.key === forward || event.key === "ArrowDown") next = (index + 1) % options.length;
+    else if (event.key === backward || event.key === "ArrowUp") next = (index - 1 + options.length) % options.length;
+    else if (event.key === "Home") next = 0;
+    else if (event.key === "End") next = options.length - 1;
+    if (next === null) return;
+    event.preventDefault();
+    this.choose(options[next].dataset.lang, { focusInput: false });
+    options[next].focus();
+  }
+
+  // The interface speaks the chosen panel language, else the browser's, else English.
+  applyLanguage() {
+    const candidates = [this.forcedLanguage, this.selected, ...this.browserLanguages.map(languageCode)];
+    this.uiLanguage = candidates.find((code) => code && hasCatalog(code)) || "en";
+    const t = (this.t = translator(this.uiLanguage));
+    this.frame.setAttribute("lang", this.uiLanguage);
+    this.frame.setAttribute("dir", isRtl(this.uiLanguage) ? "rtl" : "ltr");
+    this.title.textContent = t("title");
+    this.closeButton.setAttribute("aria-label", t("close"));
+    this.closeButton.title = t("close");
+    this.greeting.textContent = t("greeting");
+    this.chooseLabel.textContent = t("choose_language");
+    this.otherNote.textContent = t("other_languages");
+    this.log.setAttribute("aria-label", t("messages"));
+    this.humanButton.textContent = t("human");
+    this.inputLabel.textContent = t("input_label");
+    this.input.placeholder = t("placeholder");
+    this.sendButton.setAttribute("aria-label", t("send"));
+    this.sendButton.title = t("send");
+    this.renderStatus();
+    this.renderNotice();
+    this.renderTyping();
+    this.renderBadge();
+    for (const bubble of this.bubbles) this.paint(bubble);
+  }
+
+  // --- conversation state -----------------------------------------------------
+  onConversation(conversation) {
+    this.conversation = conversation;
+    this.renderStatus();
+  }
+
+  renderStatus() {
+    const t = this.t;
+    const conversation = this.conversation;
+    const details = [];
+    let line;
+    switch (conversation ? conversation.state : null) {
+      case "queued":
+        line = conversation.queue_position
+          ? t("state_queued", { position: conversation.queue_position })
+          : t("state_queued_waiting");
+        if (PRIORITIES.has(conversation.priority)) details.push(t(`priority_${conversation.priority}`));
+        if (conversation.sla_due_at) details.push(t("due", { time: this.formatDue(conversation.sla_due_at) }));
+        break;
+      case "active":
+        line = t("state_active", { agent: conversation.agent ? conversation.agent.name : t("agent") });
+        break;
+      case "ai":
+        line = t("state_ai");
+        break;
+      case "closed":
+        line = t("state_closed");
+        break;
+      default:
+        line = t("status_start");
+    }
+    this.statusLine.textContent = line;
+    this.statusDetail.textContent = details.join(" ");
+    this.statusDetail.hidden = details.length === 0;
+    this.humanButton.hidden = !(conversation && conversation.state === "ai");
+    this.status.dataset.state = conversation ? conversation.state : "none";
+  }
+
+  async requestHuman() {
+    this.humanButton.disabled = true;
+    try {
+      await this.session.requestHuman();
+    } catch {
+      this.onConnection("offline");
+    } finally {
+      this.humanButton.disabled = false;
+    }
+  }
+
+  onConnection(state) {
+    this.connection = state;
+    this.renderNotice();
+  }
+
+  renderNotice() {
+    const keys = { offline: "status_offline", unavailable: "status_unavailable", expired: "status_expired" };
+    const key = keys[this.connection];
+    this.notice.hidden = !key;
+    this.notice.textContent = key ? this.t(key) : "";
+    this.frame.dataset.connection = this.connection;
+  }
+
+  // --- messages ---------------------------------------------------------------
+  onPending(item) {
+    if (this.byClientId.has(item.client_id)) return;
+    const bubble = new Bubble("visitor");
+    bubble.clientId = item.client_id;
+    bubble.state = "sending";
+    bubble.text.textContent = item.text;
+    this.byClientId.set(item.client_id, bubble);
+    this.add(bubble);
+    this.scrollToEnd(true);
+  }
+
+  onFailed(item, error) {
+    const bubble = this.byClientId.get(item.client_id);
+    if (!bubble) return;
+    bubble.state = "failed";
+    bubble.failure = error.code === "too_long" ? "too_long" : "failed";
+    this.paint(bubble);
+    // Give the text back, so the visitor can shorten or resend it.
+    if (!this.input.value) {
+      this.input.value = item.text;
+      this.fitInput();
+    }
+  }
+
+  onMessage(message) {
+    if (this.byId.has(message.id)) return;
+    let bubble = null;
+    if (message.sender === "visitor" && message.client_id) bubble = this.byClientId.get(message.client_id);
+    if (!bubble && message.stream_id && this.streams.has(message.stream_id)) {
+      bubble = this.streams.get(message.stream_id);
+      this.streams.delete(message.stream_id);
+    }
+    const nearBottom = this.nearBottom();
+    if (!bubble) {
+      bubble = new Bubble(message.sender);
+      this.bubbles.push(bubble);
+    }
+    bubble.id = message.id;
+    bubble.conversationId = message.conversation_id;
+    bubble.seq = message.seq || message.id; // seq orders a conversation; ids may commit out of order
+    bubble.streamId = null;
+    bubble.state = "sent";
+    bubble.createdAt = message.created_at;
+    bubble.agentName = message.agent ? message.agent.name : null;
+    bubble.text.textContent = message.text;
+    bubble.element.dataset.id = String(message.id);
+    bubble.element.removeAttribute("aria-busy");
+    delete bubble.element.dataset.streaming;
+    if (message.client_id && message.sender === "visitor") this.byClientId.set(message.client_id, bubble);
+    this.byId.set(message.id, bubble);
+    this.place(bubble);
+    this.paint(bubble);
+    if (message.sender !== "visitor") this.onTyping({ sender: message.sender, typing: false });
+    if (message.sender === "system" && message.event === "handed_to_humans") this.dropStreams();
+    this.afterChange();
+    if (this.opened) this.markRead();
+    else this.renderBadge();
+    this.scrollToEnd(nearBottom || message.sender === "visitor");
+  }
+
+  onDelta({ id, delta }) {
+    if (this.finishedStreams.has(id) || typeof delta !== "string") return;
+    let bubble = this.streams.get(id);
+    const nearBottom = this.nearBottom();
+    if (!bubble) {
+      bubble = new Bubble("ai");
+      bubble.streamId = id;
+      bubble.element.dataset.streaming = "true";
+      bubble.element.setAttribute("aria-busy", "true");
+      this.streams.set(id, bubble);
+      this.add(bubble);
+    }
+    bubble.text.append(delta);
+    this.scrollToEnd(nearBottom);
+  }
+
+  // Unfinished replies are dropped after a failed stream or a reconnect; a
+  // stream that did finish comes back whole as a message through history.
+  dropStreams() {
+    for (const [id, bubble] of this.streams) {
+      this.finishedStreams.add(id);
+      bubble.element.remove();
+      this.bubbles.splice(this.bubbles.indexOf(bubble), 1);
+    }
+    this.streams.clear();
+    this.afterChange();
+  }
+
+  onReconnected() {
+    this.dropStreams();
+    for (const sender of Array.from(this.typers.keys())) this.onTyping({ sender, typing: false });
+  }
+
+  add(bubble) {
+    this.bubbles.push(bubble);
+    this.place(bubble);
+    this.paint(bubble);
+    this.afterChange();
+  }
+
+  // Order on screen: stored messages by conversation and seq, then streaming
+  // replies, then messages still sending.
+  place(bubble) {
+    const rank = (b) => (b.id !== null ? 0 : b.streamId !== null ? 1 : 2);
+    const mine = rank(bubble);
+    let before = null;
+    for (const other of this.bubbles) {
+      if (other === bubble || !other.element.isConnected) continue;
+      const theirs = rank(other);
+      if (theirs > mine || (theirs === mine && mine === 0 && later(other, bubble))) {
+        if (!before || this.precedes(other, before)) before = other;
+      }
+    }
+    this.log.insertBefore(bubble.element, before ? before.element : null);
+  }
+
+  precedes(a, b) {
+    return Boolean(a.element.compareDocumentPosition(b.element) & Node.DOCUMENT_POSITION_FOLLOWING);
+  }
+
+  paint(bubble) {
+    const t = this.t;
+    const who = { visitor: t("you"), ai: t("ai"), system: "", agent: bubble.agentName || t("agent") }[bubble.sender];
+    bubble.who.textContent = who || "";
+    if (bubble.sender === "visitor") bubble.element.dataset.state = bubble.state;
+    if (bubble.state === "sending") bubble.meta.textContent = t("sending");
+    else if (bubble.state === "failed") bubble.meta.textContent = t(bubble.failure === "too_long" ? "too_long" : "failed");
+    else bubble.meta.textContent = bubble.createdAt ? this.formatTime(bubble.createdAt) : "";
+  }
+
+  afterChange() {
+    this.intro.hidden = !this.introVisible();
+    this.log.setAttribute("aria-busy", String(this.streams.size > 0));
+  }
+
+  introVisible() {
+    return this.bubbles.length === 0;
+  }
+
+  // --- typing -------------------------------------------------------------------
+  onTyping({ sender, typing }) {
+    if (sender !== "agent" && sender !== "ai") return;
+    clearTimeout(this.typers.get(sender));
+    if (typing) this.typers.set(sender, setTimeout(() => this.onTyping({ sender, typing: false }), TYPING_EXPIRES));
+    else this.typers.delete(sender);
+    this.renderTyping();
+  }
+
+  renderTyping() {
+    const t = this.t;
+    let text = "";
+    if (this.typers.has("agent")) {
+      const agent = this.conversation && this.conversation.agent;
+      text = t("typing_agent", { name: agent ? agent.name : t("agent") });
+    } else if (this.typers.has("ai")) {
+      text = t("typing_ai");
+    }
+    this.typingLine.textContent = text;
+    this.typingLine.hidden = !text;
+  }
+
+  // --- sending ----------------------------------------------------------------
+  submit() {
+    const text = this.input.value;
+    if (!text.trim()) return;
+    if (this.languageTimer) {
+      // A language chosen a moment ago applies to this message.
+      clearTimeout(this.languageTimer);
+      this.languageTimer = null;
+      this.session.setPanelLanguage(this.selected);
+    }
+    this.input.value = "";
+    this.fitInput();
+    this.start();
+    this.session.send(text);
+    this.input.focus();
+  }
+
+  fitInput() {
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, MAX_INPUT_HEIGHT)}px`;
+  }
+
+  // --- unread badge and scrolling ---------------------------------------------
+  markRead() {
+    const seen = this.seen();
+    const newest = this.bubbles.reduce((max, b) => (b.id !== null && later(b, max) ? b : max), seen);
+    if (newest !== seen) this.store.set("seen", [newest.conversationId, newest.seq]);
+    this.renderBadge();
+  }
+
+  seen() {
+    const [conversationId, seq] = this.store.get("seen", [0, 0]);
+    return { conversationId, seq };
+  }
+
+  renderBadge() {
+    const seen = this.seen();
+    const unread = this.opened ? 0
+      : this.bubbles.filter((b) => b.sender !== "visitor" && b.id !== null && later(b, seen)).length;
+    this.badge.textContent = String(unread);
+    this.badge.hidden = unread === 0;
+    const label = unread ? `${this.t("open")} (${this.t("unread", { count: unread })})` : this.t("open");
+    this.launcher.setAttribute("aria-label", this.opened ? this.t("close") : label);
+    this.launcher.title = this.opened ? this.t("close") : this.t("open");
+  }
+
+  nearBottom() {
+    return this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < NEAR_BOTTOM;
+  }
+
+  scrollToEnd(force) {
+    if (force) this.body.scrollTop = this.body.scrollHeight;
+  }
+
+  // --- formatting ---------------------------------------------------------------
+  formatTime(iso) {
+    try {
+      return new Intl.DateTimeFormat(this.uiLanguage, { hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
+    } catch {
+      return "";
+    }
+  }
+
+  formatDue(iso) {
+    try {
+      return new Intl.DateTimeFormat(this.uiLanguage, { weekday: "short", hour: "2-digit", minute: "2-digit" })
+        .format(new Date(iso));
+    } catch {
+      return iso;
+    }
+  }
+}
