@@ -1,0 +1,116 @@
+"""Faults with real processes: a server killed mid-conversation, and the database going away for a moment."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from ..browser.net import Link
+from ..support import Api, Peer, ServerProcess, Stack
+from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, World
+
+
+def shared_stack_only(stack: Stack) -> None:
+    if stack.redis_url is None or stack.database_url.startswith("sqlite"):
+        pytest.skip("faults across processes need the shared stack: set TEST_DATABASE_URL and TEST_REDIS_URL")
+
+
+def start(stack: Stack, log_path: str, **env: str) -> ServerProcess:
+    return ServerProcess(stack, log_path=log_path, extra_env={"HEARTBEAT_INTERVAL": "1", **env}).start()
+
+
+def test_killed_process_loses_no_acknowledged_message(stack: Stack, tmp_path, peers) -> None:
+    shared_stack_only(stack)
+    first = ServerProcess(stack, log_path=str(tmp_path / "a.log"))
+    assert first.cli("db", "upgrade").returncode == 0
+    doomed = start(stack, str(tmp_path / "a.log"))
+    survivor = start(stack, str(tmp_path / "b.log"))
+    try:
+        result = survivor.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
+        assert result.returncode == 0 or "exists" in result.stderr
+        admin = Api(survivor.base_url)
+        admin.token = admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        world = World(survivor, admin)
+        admin.ok("PUT", "/api/admin/languages", {"languages": ["en"]})
+        agent = world.agent(languages=["en"])
+        client = world.client()
+        agent_peer = world.agent_peer(agent)
+        visitor = Peer(doomed.base_url, "/visitor").connect({"identity": client["identity"]})
+        peers += [agent_peer, visitor]
+
+        acked = [visitor.call("message", {"client_id": f"before-{n}", "text": f"Hello, question number {n} about my server."})
+                 for n in range(3)]
+        assert all(ack["ok"] for ack in acked)
+        conversation_id = acked[0]["message"]["conversation_id"]
+        assert agent_peer.call("accept", {"conversation_id": conversation_id})["ok"]
+
+        os.kill(doomed.process.pid, signal.SIGKILL)
+        doomed.process.wait(10)
+        # While the visitor is away, the agent answers on the surviving process.
+        reply = agent_peer.call("message", {"conversation_id": conversation_id, "client_id": "during", "text": "I am here."})
+        assert reply["ok"]
+
+        # The visitor's widget reconnects (the load balancer sends it to the survivor) and resyncs.
+        back = Peer(survivor.base_url, "/visitor").connect({"identity": client["identity"]})
+        peers.append(back)
+        last_seen = acked[-1]["message"]["seq"]
+        missed = back.call("history", {"after_seq": last_seen})["messages"]
+        assert [m["client_id"] for m in missed] == ["during"]
+        everything = back.call("history")["messages"]
+        assert [m["client_id"] for m in everything] == ["before-0", "before-1", "before-2", "during"]
+        # Resending an acknowledged message on the other process stores nothing new.
+        again = back.call("message", {"client_id": "before-2", "text": "Hello, question number 2 about my server."})
+        assert again["ok"] and again["duplicate"] and again["message"]["id"] == acked[2]["message"]["id"]
+        assert back.call("message", {"client_id": "after", "text": "Thanks, still there?"})["ok"]
+        assert agent_peer.wait_for("message", lambda m: m.get("client_id") == "after")
+    finally:
+        survivor.stop()
+        if doomed.process.poll() is None:
+            doomed.stop()
+    assert "Traceback" not in survivor.read_log()
+
+
+def test_database_outage_gives_error_acks_and_recovers(stack: Stack, tmp_path, peers) -> None:
+    shared_stack_only(stack)
+    url = make_url(stack.database_url)
+    link = Link()
+    link.target = url.port or 5432
+    through_link = Stack(stack.name, url.set(host="127.0.0.1", port=link.port).render_as_string(hide_password=False),
+                         stack.redis_url, stack.redis_prefix + "outage:")
+    server = ServerProcess(through_link, log_path=str(tmp_path / "server.log"))
+    assert server.cli("db", "upgrade").returncode == 0
+    server.start()
+    try:
+        result = server.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
+        assert result.returncode == 0 or "exists" in result.stderr
+        admin = Api(server.base_url)
+        admin.token = admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        world = World(server, admin)
+        admin.ok("PUT", "/api/admin/languages", {"languages": ["en"]})
+        client = world.client()
+        visitor = world.visitor(client)
+        peers.append(visitor)
+        assert visitor.call("message", {"client_id": "one", "text": "Hello, I need help with my invoice."})["ok"]
+
+        link.cut()
+        failed = visitor.call("message", {"client_id": "two", "text": "Are you there? The page is slow."}, timeout=30)
+        assert failed["ok"] is False and failed["error"]["code"] == "internal"
+        assert "Traceback" not in str(failed)
+        assert admin.request("GET", "/healthz").status_code == 503
+
+        link.restore()
+        deadline = time.monotonic() + 20
+        while admin.request("GET", "/healthz").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # The refused message was not stored: resending it stores it once.
+        resent = visitor.call("message", {"client_id": "two", "text": "Are you there? The page is slow."})
+        assert resent["ok"] and not resent["duplicate"], resent
+        assert [m["client_id"] for m in visitor.call("history")["messages"]] == ["one", "two"]
+        assert server.process.poll() is None
+    finally:
+        server.stop()
+        link.close()
