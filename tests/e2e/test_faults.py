@@ -114,3 +114,49 @@ def test_database_outage_gives_error_acks_and_recovers(stack: Stack, tmp_path, p
     finally:
         server.stop()
         link.close()
+
+
+def test_processes_resubscribe_after_redis_drops_their_pubsub_connections(stack: Stack, tmp_path, peers) -> None:
+    shared_stack_only(stack)
+    import redis
+
+    first = ServerProcess(stack, log_path=str(tmp_path / "a.log"))
+    assert first.cli("db", "upgrade").returncode == 0
+    a = start(stack, str(tmp_path / "a.log"))
+    b = start(stack, str(tmp_path / "b.log"))
+    try:
+        result = a.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
+        assert result.returncode == 0 or "exists" in result.stderr
+        admin = Api(a.base_url)
+        admin.token = admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        world = World(a, admin)
+        admin.ok("PUT", "/api/admin/languages", {"languages": ["en"]})
+        agent = world.agent(languages=["en"])
+        agent_peer = Peer(b.base_url, "/agent").connect({"token": agent["token"]})
+        visitor = world.visitor(world.client())
+        peers += [agent_peer, visitor]
+        conversation_id = visitor.call("message", {"client_id": "x1", "text": "Hello, I have a question about DNS."})["message"]["conversation_id"]
+        assert agent_peer.call("accept", {"conversation_id": conversation_id})["ok"]
+
+        killed = redis.Redis.from_url(stack.redis_url).client_kill_filter(_type="pubsub")
+        assert killed >= 2  # at least one listener per server process
+        # Every process resubscribes within 10 s: a visitor message on A reaches the agent on B again.
+        deadline = time.monotonic() + 10
+        delivered = False
+        number = 0
+        while not delivered and time.monotonic() < deadline:
+            number += 1
+            cid = f"after-{number}"
+            assert visitor.call("message", {"client_id": cid, "text": f"Still there? Attempt {number}."})["ok"]
+            try:
+                agent_peer.wait_for("message", lambda m, cid=cid: m.get("client_id") == cid, timeout=1)
+                delivered = True
+            except AssertionError:
+                pass
+        assert delivered, "no process resubscribed within 10 s"
+        # Whatever was emitted while a listener was away is in the database for a resync.
+        stored = agent_peer.call("history", {"conversation_id": conversation_id})["messages"]
+        assert [m["client_id"] for m in stored][-number:] == [f"after-{n}" for n in range(1, number + 1)]
+    finally:
+        a.stop()
+        b.stop()
