@@ -1,6 +1,5 @@
 """Alembic environment: the URL comes from chatserver's configuration."""
 from alembic import context
-from sqlalchemy import pool
 
 from chatserver.db import make_engine
 from chatserver.models import Base

@@ -48,6 +48,16 @@ class World:
         return Peer(self.url, "/agent").connect({"token": agent["token"]})
 
 
+def with_admin(server: ServerProcess) -> World:
+    """Make sure the server's stack has the test admin; return the server with the admin signed in."""
+    result = server.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
+    # A second server on the same stack finds the admin already there.
+    assert result.returncode == 0 or "exists" in result.stderr, result.stderr
+    admin = Api(server.base_url)
+    admin.token = admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+    return World(server, admin)
+
+
 @contextmanager
 def running_world(stack: Stack, log_dir: str, *, extra_env: dict[str, str] | None = None,
                   name: str = "server") -> Iterator[World]:
@@ -59,12 +69,7 @@ def running_world(stack: Stack, log_dir: str, *, extra_env: dict[str, str] | Non
         assert result.returncode == 0, result.stderr
     server.start()
     try:
-        result = server.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
-        # A second server on the same stack finds the admin already there.
-        assert result.returncode == 0 or "exists" in result.stderr, result.stderr
-        admin = Api(server.base_url)
-        admin.token = admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        yield World(server, admin)
+        yield with_admin(server)
     finally:
         server.stop()
         # A server must never print a stack trace for bad input; genuine

@@ -4,14 +4,13 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from ..browser.net import Link
-from ..support import Api, Peer, ServerProcess, Stack
-from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, World
+from ..support import Peer, ServerProcess, Stack
+from .conftest import with_admin
 
 
 def shared_stack_only(stack: Stack) -> None:
@@ -30,12 +29,8 @@ def test_killed_process_loses_no_acknowledged_message(stack: Stack, tmp_path, pe
     doomed = start(stack, str(tmp_path / "a.log"))
     survivor = start(stack, str(tmp_path / "b.log"))
     try:
-        result = survivor.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
-        assert result.returncode == 0 or "exists" in result.stderr
-        admin = Api(survivor.base_url)
-        admin.token = admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        world = World(survivor, admin)
-        admin.ok("PUT", "/api/admin/languages", {"languages": ["en"]})
+        world = with_admin(survivor)
+        world.admin.ok("PUT", "/api/admin/languages", {"languages": ["en"]})
         agent = world.agent(languages=["en"])
         client = world.client()
         agent_peer = world.agent_peer(agent)
@@ -85,11 +80,8 @@ def test_database_outage_gives_error_acks_and_recovers(stack: Stack, tmp_path, p
     assert server.cli("db", "upgrade").returncode == 0
     server.start()
     try:
-        result = server.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
-        assert result.returncode == 0 or "exists" in result.stderr
-        admin = Api(server.base_url)
-        admin.token = admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        world = World(server, admin)
+        world = with_admin(server)
+        admin = world.admin
         admin.ok("PUT", "/api/admin/languages", {"languages": ["en"]})
         client = world.client()
         visitor = world.visitor(client)
@@ -125,12 +117,8 @@ def test_processes_resubscribe_after_redis_drops_their_pubsub_connections(stack:
     a = start(stack, str(tmp_path / "a.log"))
     b = start(stack, str(tmp_path / "b.log"))
     try:
-        result = a.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD)
-        assert result.returncode == 0 or "exists" in result.stderr
-        admin = Api(a.base_url)
-        admin.token = admin.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        world = World(a, admin)
-        admin.ok("PUT", "/api/admin/languages", {"languages": ["en"]})
+        world = with_admin(a)
+        world.admin.ok("PUT", "/api/admin/languages", {"languages": ["en"]})
         agent = world.agent(languages=["en"])
         agent_peer = Peer(b.base_url, "/agent").connect({"token": agent["token"]})
         visitor = world.visitor(world.client())

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from ..support import Api, ServerProcess, Stack
-from .conftest import ADMIN_EMAIL, ADMIN_PASSWORD, World
+from .conftest import World, with_admin
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +22,8 @@ def pair(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     first.start()
     second.start()
     try:
-        assert first.cli("create-admin", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD).returncode == 0
-        token = Api(first.base_url).login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        yield World(first, Api(first.base_url, token)), World(second, Api(second.base_url, token))
+        first_world = with_admin(first)
+        yield first_world, World(second, Api(second.base_url, first_world.admin.token))
     finally:
         first.stop()
         second.stop()
