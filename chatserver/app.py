@@ -1,7 +1,6 @@
 """The app factory: load the configuration, wire the services, register HTTP and Socket.IO."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,6 +8,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from . import config as config_module
+from . import logs
 
 # Unbound here, bound to the app in create_app (microblog's pattern).
 socketio = SocketIO()
@@ -37,7 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = config_module.from_env()
     settings.update(config or {})
     app.config.update(config_module.finalize(settings, instance_path=app.instance_path))
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(level=app.config["LOG_LEVEL"], fmt=app.config["LOG_FORMAT"])
 
     from .wiring import build_services
 

@@ -71,6 +71,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "ENV": env.get("CHATSERVER_ENV", "development"),
         "PROMPTS_DIR": env.get("PROMPTS_DIR") or None,
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        "LOG_FORMAT": env.get("LOG_FORMAT", "text"),  # text | json
     }
 
 

@@ -10,6 +10,7 @@ from .catalog import Catalog
 from .db import make_engine, make_sessionmaker
 from .events import EventBus
 from .language import make_detector
+from .logs import log_event
 from .metrics import Metrics
 from .models import utcnow
 from .services import AdminService, AuthService, ChatService, Services
@@ -34,6 +35,7 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any]) -> S
                          token_ttl=config["AGENT_TOKEN_TTL"], clock=clock),
         admin=AdminService(db=db, events=events, clock=clock),
     )
+    events.subscribe(log_event)
     container.metrics = Metrics(state=state)
     events.subscribe(container.metrics.on_event)
     model = None
