@@ -76,9 +76,11 @@ class Broadcaster:
 
     def flush(self, *, positions: bool) -> None:
         """Send every present agent its queue, and every waiting visitor its position."""
-        for agent_id, queue in self._chat.queues_for_present_agents().items():
+        # One read of the shared queue serves both: it is the costly part.
+        entries = self._chat.queue_snapshot()
+        for agent_id, queue in self._chat.queues_for_present_agents(entries).items():
             self._emit("queue", queue, agent_room(agent_id), AGENT)
         if positions:
-            for conversation in self._chat.queued_conversations():
+            for conversation in self._chat.queued_conversations(entries):
                 client_id = conversation.pop("client_db_id")
                 self._emit("conversation", conversation, visitor_room(client_id), VISITOR)

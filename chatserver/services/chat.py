@@ -196,7 +196,6 @@ class ChatService:
             if not moved:
                 return False
             conversation = session.get(Conversation, conversation_id)
-            session.refresh(conversation)
             notice = None
             if note:
                 notice = self._add_message(session, conversation, sender="system", event="handed_to_humans",
@@ -354,9 +353,13 @@ class ChatService:
                           online=agent.id in present and statuses.get(agent.id, agent.availability) == "online")
                 for agent in agents]
 
-    def queues_for_present_agents(self) -> dict[int, dict[str, Any]]:
+    def queue_snapshot(self) -> list[QueueEntry]:
+        """Return the shared queue, best first: read it once and hand it to the methods below."""
+        return self._state.queue_entries()
+
+    def queues_for_present_agents(self, entries: Sequence[QueueEntry] | None = None) -> dict[int, dict[str, Any]]:
         """Return each present agent's queue payload, from one snapshot of the shared queue."""
-        entries = self._state.queue_entries()
+        entries = self.queue_snapshot() if entries is None else entries
         present = self._state.present_agents()
         if not present:
             return {}
@@ -379,14 +382,14 @@ class ChatService:
         return {"conversations": conversations, "status": "online" if view.online else "away",
                 "load": view.load, "capacity": view.capacity, "at_capacity": view.load >= view.capacity}
 
-    def queued_conversations(self) -> list[dict[str, Any]]:
+    def queued_conversations(self, entries: Sequence[QueueEntry] | None = None) -> list[dict[str, Any]]:
         """Return every queued conversation as its visitor sees it, with its queue position.
 
         Each also carries "client_db_id", saying whom to tell; callers pop it.
         """
         conversations = []
         counters: dict[tuple[str, str], int] = {}
-        for entry in self._state.queue_entries():
+        for entry in self.queue_snapshot() if entries is None else entries:
             summary = entry.summary
             segment = (summary["queue_language"], summary["team"])
             counters[segment] = counters.get(segment, 0) + 1
