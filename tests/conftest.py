@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from .support import Stack
+from .fake_openai import FakeOpenAI
+from .support import Peer, Stack
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -82,3 +83,20 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             _cleanup_redis(TEST_REDIS_URL, stack.redis_prefix)
         if drop:
             drop()
+
+
+@pytest.fixture
+def peers() -> Iterator[list[Peer]]:
+    """Collect Socket.IO peers a test opens and disconnect them afterwards."""
+    opened: list[Peer] = []
+    yield opened
+    for peer in opened:
+        peer.disconnect()
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[FakeOpenAI]:
+    """A local HTTP server speaking the OpenAI API, for one test module."""
+    fake = FakeOpenAI().start()
+    yield fake
+    fake.stop()

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from ..e2e.conftest import World, running_world
 from ..fake_openai import FakeOpenAI
-from ..support import Peer, Stack
+from ..support import Stack
 from .net import HostSite, Link
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,13 +52,6 @@ def net() -> Iterator[Net]:
 
 
 @pytest.fixture(scope="module")
-def model() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def widget_world(stack: Stack, net: Net, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     env = {"ALLOWED_ORIGINS": f"{net.host.origin},{net.link.url}",
            "OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": model.base_url, "AI_MODEL": "fake-model",
@@ -88,9 +81,3 @@ def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
     assert not errors, errors
 
 
-@pytest.fixture
-def peers() -> Iterator[list[Peer]]:
-    opened: list[Peer] = []
-    yield opened
-    for peer in opened:
-        peer.disconnect()

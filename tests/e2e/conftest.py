@@ -83,10 +83,18 @@ def world(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
         yield started
 
 
-@pytest.fixture
-def peers() -> Iterator[list[Peer]]:
-    """Collect peers a test opens and disconnect them afterwards."""
-    opened: list[Peer] = []
-    yield opened
-    for peer in opened:
-        peer.disconnect()
+def open_visitor(world: World, peers: list[Peer], *, subscribed: bool = False, client: dict | None = None,
+                 **auth: Any) -> tuple[dict, Peer]:
+    """Connect a visitor (a new client unless one is given); the peers fixture disconnects it."""
+    client = client or world.client(subscribed=subscribed)
+    peer = world.visitor(client, **auth)
+    peers.append(peer)
+    return client, peer
+
+
+def open_agent(world: World, peers: list[Peer], **kwargs: Any) -> tuple[dict, Peer]:
+    """Create and connect an agent; the peers fixture disconnects it."""
+    agent = world.agent(**kwargs)
+    peer = world.agent_peer(agent)
+    peers.append(peer)
+    return agent, peer

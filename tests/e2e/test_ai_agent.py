@@ -18,13 +18,6 @@ FRENCH = "Bonjour, je n'arrive pas à exporter mes factures en PDF depuis hier. 
 
 
 @pytest.fixture(scope="module")
-def model() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def ai_world(stack: Stack, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     env = {"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": model.base_url, "AI_MODEL": "fake-model",
            "AI_TIMEOUT": "1.5", "AI_MAX_RETRIES": "1", "AI_TURN_SECONDS": "5",

@@ -10,6 +10,7 @@ from typing import Any
 import requests
 
 from ..support import Peer, unique
+from .conftest import open_agent, open_visitor
 
 MAX_LENGTH = 5000
 ENGLISH = "Hello, I cannot log in to my account since this morning. Can you help me?"
@@ -89,18 +90,6 @@ def set_panel(world, codes: list[str]) -> None:
     world.admin.ok("PUT", "/api/admin/languages", {"languages": codes})
 
 
-def open_visitor(world, peers: list[Peer], **auth: Any) -> tuple[dict, Peer]:
-    client = world.client()
-    peer = world.visitor(client, **auth)
-    peers.append(peer)
-    return client, peer
-
-
-def open_agent(world, peers: list[Peer], **kwargs: Any) -> tuple[dict, Peer]:
-    agent = world.agent(**kwargs)
-    peer = world.agent_peer(agent)
-    peers.append(peer)
-    return agent, peer
 
 
 def post(peer: Peer, text: str = ENGLISH, **extra: Any) -> dict:

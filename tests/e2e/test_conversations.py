@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from ..support import ROOT, Peer
+from .conftest import open_agent, open_visitor
 
 ENGLISH = "Hello, I cannot log in to my account since this morning. Can you help me?"
 ENGLISH_2 = "Hi, my invoice for last month shows the wrong amount, please check it."
@@ -53,19 +54,6 @@ def set_panel(world, codes: list[str]) -> None:
     assert [language["code"] for language in got] == codes
 
 
-def open_visitor(world, peers: list[Peer], *, subscribed: bool = False, client: dict | None = None,
-                 **auth: Any) -> tuple[dict, Peer]:
-    client = client or world.client(subscribed=subscribed)
-    peer = world.visitor(client, **auth)
-    peers.append(peer)
-    return client, peer
-
-
-def open_agent(world, peers: list[Peer], **kwargs: Any) -> tuple[dict, Peer]:
-    agent = world.agent(**kwargs)
-    peer = world.agent_peer(agent)
-    peers.append(peer)
-    return agent, peer
 
 
 def post(peer: Peer, text: str = ENGLISH, client_id: str | None = None, **extra: Any) -> dict:
