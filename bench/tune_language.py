@@ -28,6 +28,7 @@ GRID = {
     "LANGID_WEIGHT": (0.0, 0.5, 1.0),
     "GROUP_TEMPERATURE": (0.3, 0.5, 1.0),
     "MARKER_WEIGHT": (1.0, 1.5, 2.5),
+    "LEXICON_WEIGHT": (0.0, 0.5, 1.0, 2.0),
 }
 
 
@@ -58,13 +59,15 @@ def main() -> None:
         results.append((lenient, strict, setting))
     # Best dev accuracy, lenient then strict.  Ties go to the setting that
     # intervenes least: the models' preference flattened least (higher
-    # GROUP_TEMPERATURE), then the weakest markers, then the lightest weights.
+    # GROUP_TEMPERATURE), then the weakest markers and word frequencies, then
+    # the lightest weights.
     results.sort(
         key=lambda item: (
             item[0],
             item[1],
             item[2]["GROUP_TEMPERATURE"],
             -item[2]["MARKER_WEIGHT"],
+            -item[2]["LEXICON_WEIGHT"],
             -item[2]["FASTTEXT_WEIGHT"] - item[2]["LANGID_WEIGHT"],
         )
     )

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .cleaning import MIN_EVIDENCE_UNITS, evidence_text, script_counts, text_units, units_of
+from .lexicon import lexical_scores, lexicon
 from .markers import GROUPS, marker_hits
 from .names import LANGUAGES, normalize_code
 
@@ -55,6 +56,7 @@ __all__ = [
     "LANGID_WEIGHT",
     "GROUP_TEMPERATURE",
     "MARKER_WEIGHT",
+    "LEXICON_WEIGHT",
     "FASTTEXT_SURE",
 ]
 
@@ -89,12 +91,14 @@ SCRIPT_CANDIDATES: Mapping[str, tuple[str, ...]] = {
 # Weights of the two models' log-probabilities.  Below 1 they also soften the
 # product: two models that each say 0.9 between look-alikes are not 0.99 sure.
 FASTTEXT_WEIGHT = 0.3
-LANGID_WEIGHT = 0.5
+LANGID_WEIGHT = 1.0
 # Within a look-alike group the models' preference is flattened by
 # GROUP_TEMPERATURE, and every marker hit multiplies a language's odds by
 # exp(MARKER_WEIGHT).
 GROUP_TEMPERATURE = 0.5
 MARKER_WEIGHT = 2.5
+# Per decade of word-frequency likelihood (lexicon.py) between members.
+LEXICON_WEIGHT = 2.0
 # When fastText gives one candidate at least this share, py3langid is not asked.
 FASTTEXT_SURE = 0.9
 # Probability given to a candidate a model left out of its answer.
@@ -332,6 +336,7 @@ class CombinedDetector:
         """Load both models now instead of on the first message."""
         _fasttext()
         _langid()
+        lexicon()
         return self
 
     def scores(self, text: str) -> dict[str, float]:
@@ -404,14 +409,18 @@ def _rerank(
     probabilities: dict[str, float], floor: float, group: tuple[str, ...], cleaned: str, text: str
 ) -> dict[str, float]:
     """Share the group's probability out again by the models' flattened preference and the markers."""
-    hits = marker_hits(cleaned.casefold().split(), text.casefold(), group)
-    if not any(hits.get(code) for code in group):
+    words = cleaned.casefold().split()
+    hits = marker_hits(words, text.casefold(), group)
+    lexical = lexical_scores(words, group) if LEXICON_WEIGHT else {}
+    if not any(hits.get(code) for code in group) and not lexical:
         return probabilities
     before = {code: probabilities.get(code, floor) for code in group}
     mass = sum(before.values())
     within = _softmax(
         {
-            code: GROUP_TEMPERATURE * math.log(prob / mass) + MARKER_WEIGHT * hits.get(code, 0.0)
+            code: GROUP_TEMPERATURE * math.log(prob / mass)
+            + MARKER_WEIGHT * hits.get(code, 0.0)
+            + LEXICON_WEIGHT * lexical.get(code, 0.0)
             for code, prob in before.items()
         }
     )

