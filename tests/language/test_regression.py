@@ -39,7 +39,8 @@ def decide(detector, *texts: str, panel: str | None = None) -> str:
 
 
 def test_labelled_slice(detector) -> None:
-    # Measured 2026-11-28: 99 messages in 39 languages, 90 strict, 94 lenient.
+    # Measured 2026-11-28 (with the word-frequency lexicon): 141 messages in
+    # 39 languages, 128 strict, 135 lenient.
     rows = load_messages()[::6]
     strict = lenient = 0
     misses = []
@@ -49,9 +50,9 @@ def test_labelled_slice(detector) -> None:
         lenient += accepts(labels, answer, lenient=True)
         if not accepts(labels, answer, lenient=True):
             misses.append((labels[0], answer, text))
-    assert len(rows) == 99 and len({labels[0] for labels, _ in rows}) == 39
-    assert strict >= 88, misses
-    assert lenient >= 92, misses
+    assert len(rows) == 141 and len({labels[0] for labels, _ in rows}) == 39
+    assert strict >= 126, misses
+    assert lenient >= 133, misses
 
 
 def test_mixed_messages_are_decided_by_their_words(detector) -> None:
@@ -65,7 +66,7 @@ def test_content_free_messages_carry_nothing(detector) -> None:
 
 
 def test_written_conversations(detector) -> None:
-    # Measured 2026-11-28: 42 of 44, both misses in look-alike groups.
+    # Measured 2026-11-28: 43 of 44 (lenient), the miss in a look-alike group.
     conversations = load_conversations()
     right = sum(accepts((language,), decide(detector, *texts), lenient=True) for language, texts in conversations)
     assert len(conversations) == 44 and right >= 42
