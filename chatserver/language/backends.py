@@ -91,14 +91,14 @@ SCRIPT_CANDIDATES: Mapping[str, tuple[str, ...]] = {
 # Weights of the two models' log-probabilities.  Below 1 they also soften the
 # product: two models that each say 0.9 between look-alikes are not 0.99 sure.
 FASTTEXT_WEIGHT = 0.3
-LANGID_WEIGHT = 1.0
+LANGID_WEIGHT = 0.5
 # Within a look-alike group the models' preference is flattened by
 # GROUP_TEMPERATURE, and every marker hit multiplies a language's odds by
 # exp(MARKER_WEIGHT).
 GROUP_TEMPERATURE = 0.5
-MARKER_WEIGHT = 2.5
+MARKER_WEIGHT = 1.5
 # Per decade of word-frequency likelihood (lexicon.py) between members.
-LEXICON_WEIGHT = 2.0
+LEXICON_WEIGHT = 1.0
 # When fastText gives one candidate at least this share, py3langid is not asked.
 FASTTEXT_SURE = 0.9
 # Probability given to a candidate a model left out of its answer.
