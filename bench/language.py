@@ -52,6 +52,8 @@ BCMS = frozenset({"hr", "sr", "bs"})
 LOOKALIKES = frozenset("es pt ca gl id ms no da sv cs sk hr sr bs ru uk bg mk hi mr ne".split())
 # Messages at least this heavy count as clear evidence in the built wrong-prior cases.
 MIN_CLEAR_WEIGHT = 0.6
+# The look-alike groups, for the per-group figures (--per-language).
+GROUPS = ("es pt ca gl", "id ms", "no da sv", "cs sk", "hr sr bs", "ru uk bg mk", "hi mr ne")
 SIBLING_PANEL = {
     "es": "pt", "pt": "es", "ca": "es", "gl": "pt", "id": "ms", "ms": "id",
     "no": "da", "da": "no", "sv": "no", "cs": "sk", "sk": "cs", "hr": "sr", "sr": "hr", "bs": "hr",
@@ -144,7 +146,7 @@ def evaluate(detector: Any, *, repeat: int, split: str = "all") -> dict[str, Any
     # Per message, no priors.
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     misses: list[tuple[str, str, str]] = []
-    per_language: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_language: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for labels, text in messages:
         part = split_of(text)
         if split != "all" and part != split:
@@ -156,6 +158,7 @@ def evaluate(detector: Any, *, repeat: int, split: str = "all") -> dict[str, Any
             tally[key][2] += accepts(labels, answer, lenient=True)
         per_language[labels[0]][0] += 1
         per_language[labels[0]][1] += accepts(labels, answer, lenient=False)
+        per_language[labels[0]][2] += accepts(labels, answer, lenient=True)
         kind = "lookalike" if labels[0] in LOOKALIKES else "distinct"
         tally[kind][0] += 1
         tally[kind][1] += accepts(labels, answer, lenient=False)
@@ -164,7 +167,12 @@ def evaluate(detector: Any, *, repeat: int, split: str = "all") -> dict[str, Any
             misses.append((labels[0], answer, text))
     result["messages"] = {key: value for key, value in tally.items()}
     result["languages"] = len(per_language)
-    result["per_language"] = {code: hits / total for code, (total, hits) in sorted(per_language.items())}
+    result["per_language"] = {code: hits / total for code, (total, hits, _) in sorted(per_language.items())}
+    result["per_group"] = {}
+    for group in GROUPS:
+        counts = [per_language[code] for code in group.split() if code in per_language]
+        if counts:
+            result["per_group"][group.replace(" ", "/")] = [sum(count[index] for count in counts) for index in range(3)]
     result["misses"] = misses
 
     # Conversations of three or more messages.
@@ -302,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("all", "dev", "test"), default="all",
                         help="labelled messages to score (timing always uses all)")
     parser.add_argument("--misses", action="store_true", help="also print each missed message (for the dev split)")
-    parser.add_argument("--per-language", action="store_true", help="also print strict accuracy per language")
+    parser.add_argument("--per-language", action="store_true",
+                        help="also print strict accuracy per language and strict/lenient per look-alike group")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -322,6 +331,13 @@ def main(argv: list[str] | None = None) -> int:
         print(summary_line(result))
         if args.per_language:
             print("    " + " ".join(f"{code} {share:.0%}" for code, share in result["per_language"].items()))
+            print(
+                "    groups, strict/lenient: "
+                + ", ".join(
+                    f"{group} {_pct(strict, total)}/{_pct(lenient, total)} (n={total})"
+                    for group, (total, strict, lenient) in result["per_group"].items()
+                )
+            )
         if args.misses:
             for language, answer, text in result["misses"]:
                 if args.split != "all" or split_of(text) == "dev":
