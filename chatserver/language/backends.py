@@ -24,7 +24,9 @@ is safe to share across threads and greenlets.
   3. Look-alikes.  When the leader belongs to a look-alike group (markers.GROUPS),
      the group's probability is shared out again: the models' preference,
      flattened by GROUP_TEMPERATURE, times exp(MARKER_WEIGHT) per spelling or
-     function-word marker (markers.py) a member has in the message.
+     function-word marker (markers.py) a member has in the message, times
+     exp(LEXICON_WEIGHT) per decade of word-frequency likelihood
+     (lexicon.py, from wordfreq's lists) the member has over the others.
   4. The six most likely languages of at least 0.5% are returned.
 
   The constants were chosen on the dev half of bench/data/messages.tsv

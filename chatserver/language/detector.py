@@ -5,7 +5,8 @@ when the message carries no language evidence (see cleaning.py for what
 counts).  Backends, chosen by the LANGUAGE_DETECTOR setting:
 
 * ``combined`` (DEFAULT_DETECTOR): script rules, fastText lid.176 small,
-  py3langid and look-alike markers together (backends.py); the most accurate
+  py3langid, look-alike markers and word frequencies together (backends.py,
+  lexicon.py); the most accurate
   on the benchmark at well under 0.1 ms per message;
 * ``fasttext`` and ``py3langid``: one model each, for comparison;
 * ``langdetect``: the original backend, seeded so it is deterministic; slow
