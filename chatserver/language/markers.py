@@ -247,6 +247,12 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Serbian writes the future joined to the infinitive ("platiću");
     # Croatian and Bosnian write "platit ću".
     (r"\w{2,}[ia](?:ću|ćeš|ćemo|ćete)\b", ("sr",)),
+    # ... and Croatian and Bosnian write it apart, the infinitive cut to -t.
+    (r"\b\w{2,}[ia]t (?:ću|ćeš|će|ćemo|ćete)\b", ("hr", "bs")),
+    # A modal verb followed by an infinitive ("želim otkazati", "mogu li
+    # razgovarati") is the Croatian and Bosnian norm; Serbian mostly writes
+    # "da" and the present ("želim da otkažem", "mogu li da razgovaram").
+    (r"\b(?:mogu|možeš|može|možemo|možete|želim|želiš|želi|moram|moraš|mora|trebam|trebaš|hoću|hoćeš|htio bih|htjela bih|htio sam|htjela sam)(?: li)?(?: se)? \w{2,}(?:ti|ći)\b", ("hr", "bs")),
     (r"[іїєґ]", ("uk",)),
     (r"[ыэё]", ("ru",)),
     (r"ъ", ("bg",)),

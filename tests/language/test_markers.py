@@ -61,3 +61,21 @@ def test_marker_hits_point_to_the_right_sibling(text: str, group: tuple[str, ...
     hits = marker_hits(words, text.casefold(), group)
     ranked = sorted(((count, code) for code, count in hits.items() if code in group), reverse=True)
     assert ranked[0][1] == winner and (len(ranked) == 1 or ranked[0][0] > ranked[1][0]), hits
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Modal + infinitive, and the future written apart: Croatian and Bosnian.
+        ("želim otkazati pretplatu", {"hr": 1.0, "bs": 1.0}),
+        ("mogu li razgovarati s nekim", {"hr": 1.0, "bs": 1.0}),
+        ("u redu, pričekat ću", {"hr": 1.0, "bs": 1.0}),
+        # "da" and the present, and the future joined: no such marker; Serbian's own.
+        ("želim da otkažem pretplatu", {}),
+        ("mogu li da razgovaram", {}),
+        ("važi, sačekaću", {"sr": 1.0}),
+    ],
+)
+def test_bcms_verb_constructions(text: str, expected: dict[str, float]) -> None:
+    hits = marker_hits([], text.casefold(), GROUPS["bcms"])
+    assert hits == expected
