@@ -40,7 +40,7 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any]) -> S
                          token_ttl=config["AGENT_TOKEN_TTL"], clock=clock),
         admin=AdminService(db=db, events=events, clock=clock),
         hours=hours,
-        sla=SlaService(db=db, chat=chat, events=events, clock=clock,
+        sla=SlaService(db=db, chat=chat, hours=hours, events=events, clock=clock,
                        refund_minutes=config["HERE_AND_NOW_REFUND_MINUTES"]),
         payments=PaymentService(db=db, provider=payment_provider(config), events=events, clock=clock,
                                 price_cents=config["HERE_AND_NOW_PRICE_CENTS"],

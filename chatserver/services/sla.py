@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..events import EventBus, RefundDue, SlaBreached, SlaWarning
+from ..events import EventBus, QueueChanged, RefundDue, SlaBreached, SlaWarning
 from ..models import Conversation, Payment
 from .chat import ChatService
+from .hours import HoursService
 from .views import iso
 
 log = logging.getLogger(__name__)
@@ -86,13 +87,17 @@ class SlaWebhook:
 class SlaService:
     """Run the SLA schedule and report breaches."""
 
-    def __init__(self, *, db: sessionmaker[Session], chat: ChatService, events: EventBus,
+    def __init__(self, *, db: sessionmaker[Session], chat: ChatService, hours: HoursService, events: EventBus,
                  clock: Callable[[], datetime], refund_minutes: float):
         self._db = db
         self._chat = chat
         self._events = events
         self._clock = clock
         self._refund_after = timedelta(minutes=refund_minutes)
+        self._hours = hours
+        # Which teams this process last saw open: only to notice an opening
+        # or closing and refresh queues, so it may differ between processes.
+        self._open_teams: frozenset[str] | None = None
 
     def run(self) -> dict[str, int]:
         """Do every step that is due now; return how many of each this process did."""
@@ -100,6 +105,11 @@ class SlaService:
         done = {"escalated": self._escalate(now), "warned": self._warn(now), "breached": self._breach(now),
                 "refunds": self._refunds(now)}
         done["returned_from_ai"] = len(self._chat.return_opened_from_ai())
+        open_teams = frozenset(team for team, status in self._hours.status(now=now).items() if status["open"])
+        if self._open_teams is not None and open_teams != self._open_teams:
+            # A team opened or closed: agents' queues and visitors' estimates change.
+            self._events.publish(QueueChanged())
+        self._open_teams = open_teams
         return done
 
     def _due(self, *conditions: Any) -> list[int]:
