@@ -689,11 +689,14 @@ class ChatService:
         """Move a paid conversation to the top tier of the technical queue and offer it to a specialist."""
         now = self._clock()
         with self._db.begin() as session:
-            conversation = session.get(Conversation, conversation_id, with_for_update=True)
-            if conversation is None or conversation.state == "closed" or conversation.priority == "here_and_now":
+            # The conditional update is the arbiter: a conversation is promoted once.
+            promoted = session.execute(
+                update(Conversation).where(Conversation.id == conversation_id, Conversation.state != "closed",
+                                           Conversation.priority != "here_and_now")
+                .values(priority="here_and_now", team=HERE_AND_NOW_TEAM)).rowcount == 1
+            if not promoted:
                 return False
-            conversation.priority = "here_and_now"
-            conversation.team = HERE_AND_NOW_TEAM
+            conversation = session.get(Conversation, conversation_id)
             if conversation.state == "ai":
                 # A paid question goes to a person; the AI steps aside.
                 conversation.state = "queued"
