@@ -104,18 +104,22 @@ class StripeProvider(PaymentProvider):
         try:
             event = self._stripe.Webhook.construct_event(payload.decode("utf-8"), signature or "",
                                                          self._webhook_secret)
-        except (ValueError, UnicodeDecodeError):
-            raise ServiceError("invalid", "The webhook body is not a Stripe event.") from None
         except self._stripe.SignatureVerificationError:
             raise ServiceError("bad_signature", "The Stripe-Signature header does not match.", status=400) from None
-        if event.type not in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
-            return None
-        session = event.data.object
-        # A completed session may still be paying by a delayed method; its
-        # async_payment_succeeded event confirms it later.
-        if session.get("payment_status") != "paid":
-            return None
-        return Confirmation(event_id=event.id, provider_payment_id=session.id)
+        except (ValueError, TypeError, AttributeError, KeyError, UnicodeDecodeError):
+            # Signed by Stripe's secret but not an event object.
+            raise ServiceError("invalid", "The webhook body is not a Stripe event.") from None
+        try:
+            if event.type not in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+                return None
+            session = event.data.object
+            # A completed session may still be paying by a delayed method; its
+            # async_payment_succeeded event confirms it later.
+            if getattr(session, "payment_status", None) != "paid":
+                return None
+            return Confirmation(event_id=str(event.id), provider_payment_id=str(session.id))
+        except (AttributeError, KeyError):
+            raise ServiceError("invalid", "The webhook body is not a Stripe event.") from None
 
 
 class PaymentService:
