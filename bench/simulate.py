@@ -184,6 +184,7 @@ def simulate(*, seed: int, per_day: float, weekend_cover: bool, policy: SlaPolic
     team_state: dict[str, tuple[bool, datetime | None]] = {}
     next_arrival = 0
     ai_handled = 0
+    not_offered = 0
     for minute in range(WEEK_MINUTES + DRAIN_MINUTES):
         now = START + minute * MINUTE
         while next_arrival < len(incoming) and incoming[next_arrival][0] <= now:
@@ -196,9 +197,13 @@ def simulate(*, seed: int, per_day: float, weekend_cover: bool, policy: SlaPolic
                     continue  # the AI agent answered; no human needed
                 queue_language = "en"  # handed to English-speaking humans, lowest tier
                 tier = "ai"
-            elif kind == "here_and_now":
+            elif kind == "here_and_now" and _specialist_online(agents, language, now):
                 tier = "here_and_now"
                 team = "technical"
+            elif kind == "here_and_now":
+                # As the server does: no specialist of the language online, no offer.
+                not_offered += 1
+                tier = "standard"
             else:
                 tier = initial_priority(subscribed=kind == "subscribed")
             schedule = policy.schedule(priority=tier, arrived_at=arrived_at)
@@ -238,7 +243,14 @@ def simulate(*, seed: int, per_day: float, weekend_cover: bool, policy: SlaPolic
                 handling = rng.lognormvariate(math.log(median), HANDLING_SIGMA)
                 agent.busy_until.append(now + timedelta(minutes=handling))
                 view = AgentView(**{**view.__dict__, "load": len(agent.busy_until)})
-    return {"conversations": conversations, "ai_handled": ai_handled, "end": START + (WEEK_MINUTES + DRAIN_MINUTES) * MINUTE}
+    return {"conversations": conversations, "ai_handled": ai_handled, "not_offered": not_offered, "end": START + (WEEK_MINUTES + DRAIN_MINUTES) * MINUTE}
+
+
+def _specialist_online(agents: list[Agent], language: str, now: datetime) -> bool:
+    item = QueueItem(0, language, "technical")
+    return any(can_take(AgentView(id=agent.id, languages=agent.languages, teams=agent.teams,
+                                  capacity=agent.capacity, online=agent.on_shift(now), load=0), item) is None
+               for agent in agents)
 
 
 def _item(conversation: Conversation) -> QueueItem:
@@ -275,10 +287,20 @@ def report(result: dict, policy: SlaPolicy) -> tuple[str, list[str]]:
                     f"{100 * within_deadline / len(group):.1f}% ({policy.hours[tier]:g} h) | "
                     f"{_minutes(statistics.median(waits))} | {_minutes(percentile(waits, 0.9))} | {unanswered} |")
         summary.append(f"{tier} {100 * within_24 / len(group):.1f}% <=24h")
+    # Where the 24-hour promise was missed: by team, language and Berlin arrival day, to show the staffing gap.
+    missed: dict[str, int] = defaultdict(int)
+    for c in conversations:
+        if not c.taken_at or c.taken_at - c.arrived_at > timedelta(hours=24):
+            missed[f"{c.team}/{c.queue_language}/{c.arrived_at.astimezone(BERLIN):%a}"] += 1
+    if missed:
+        rows.append("")
+        rows.append("missed 24 h (team/language/arrival day): "
+                    + ", ".join(f"{key} {count}" for key, count in sorted(missed.items(), key=lambda kv: -kv[1])))
     urgent = by_tier.get("here_and_now", [])
     served = sum(1 for c in urgent if c.taken_at and c.taken_at - c.arrived_at <= timedelta(minutes=5))
     line = (f"simulate: {len(conversations)} human conversations (+{result['ai_handled']} answered by the AI), "
-            + ", ".join(summary) + f", here_and_now served within 5 min: {served}/{len(urgent)}")
+            + ", ".join(summary) + f", here_and_now served within 5 min: {served}/{len(urgent)}"
+            f" ({result['not_offered']} urgent requests not offered: no specialist of the language online)")
     return line, rows
 
 

@@ -44,7 +44,8 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any]) -> S
                        refund_minutes=config["HERE_AND_NOW_REFUND_MINUTES"]),
         payments=PaymentService(db=db, provider=payment_provider(config), events=events, clock=clock,
                                 price_cents=config["HERE_AND_NOW_PRICE_CENTS"],
-                                currency=config["HERE_AND_NOW_CURRENCY"], promote=chat.promote_here_and_now),
+                                currency=config["HERE_AND_NOW_CURRENCY"], promote=chat.promote_here_and_now,
+                                specialist_online=chat.here_and_now_specialist_online),
     )
     events.subscribe(lambda event: chat.retier_client(client_id=event.client_id)
                      if isinstance(event, SubscriptionChanged) else None)

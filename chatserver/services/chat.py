@@ -722,6 +722,20 @@ class ChatService:
                 self._events.publish(HereAndNowOffered(agent_id=specialist, conversation_id=conversation_id))
         return True
 
+    def here_and_now_specialist_online(self, *, conversation_id: int) -> bool:
+        """Return whether a technical specialist who could take this conversation is online now."""
+        with self._db() as session:
+            conversation = session.get(Conversation, conversation_id)
+            language = conversation.queue_language if conversation.language in panel_languages(session) \
+                else FALLBACK_LANGUAGE
+        item = QueueItem(conversation_id, language, HERE_AND_NOW_TEAM)
+        present = self._state.present_agents()
+        if not present:
+            return False
+        with self._db() as session:
+            agents = session.scalars(select(Agent).where(Agent.id.in_(present))).all()
+            return any(can_take(view, item, check_load=False) is None for view in self._agent_views(session, agents))
+
     def _next_specialist(self, item: QueueItem) -> int | None:
         """Return the online specialist who can take item with the most free slots, if any."""
         present = self._state.present_agents()

@@ -127,7 +127,7 @@ class PaymentService:
 
     def __init__(self, *, db: sessionmaker[Session], provider: PaymentProvider, events: EventBus,
                  clock: Callable[[], datetime], price_cents: int, currency: str,
-                 promote: Callable[..., bool]):
+                 promote: Callable[..., bool], specialist_online: Callable[..., bool]):
         self._db = db
         self._provider = provider
         self._events = events
@@ -135,6 +135,7 @@ class PaymentService:
         self._price_cents = price_cents
         self._currency = currency
         self._promote = promote
+        self._specialist_online = specialist_online
 
     @property
     def provider(self) -> str:
@@ -162,6 +163,11 @@ class PaymentService:
             if pending is not None:
                 return {**self.offer(), "payment": payment_view(pending)}
             conversation_id, email = conversation.id, conversation.client.email
+        # "At once" must be true before anyone pays: no specialist, no offer.
+        if not self._specialist_online(conversation_id=conversation_id):
+            raise ServiceError("no_specialist", "No technical specialist who speaks your language is online "
+                               "right now, so Here and now cannot be offered; your conversation stays in the queue.",
+                               status=409)
         checkout = self._provider.create_checkout(conversation_id=conversation_id, amount_cents=self._price_cents,
                                                   currency=self._currency, customer_email=email)
         payment = Payment(conversation_id=conversation_id, client_id=client_id, provider=self._provider.name,

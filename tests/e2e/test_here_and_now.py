@@ -119,6 +119,17 @@ def test_manual_payment_promotes_offers_to_a_specialist_and_is_idempotent(world:
 def test_manual_payment_errors(world: World, peers: list[Peer]) -> None:
     _, visitor = open_visitor(world, peers)
     assert visitor.call("here_and_now")["error"]["code"] == "no_conversation"
+    # Nobody speaking Spanish in the technical team: nothing is offered or charged.
+    world.admin.ok("PUT", "/api/admin/languages", {"languages": ["en", "es"]})
+    conversation_id = visitor.call("message", {"client_id": "m1", "text": "Hola, nuestro servidor no responde "
+                                                                          "desde esta mañana"})["message"]["conversation_id"]
+    open_agent(world, peers, languages=["en"], teams=["technical"])
+    refused = visitor.call("here_and_now")
+    assert refused["error"]["code"] == "no_specialist", refused
+    assert not [p for p in world.admin.ok("GET", "/api/admin/payments")["payments"]
+                if p["conversation_id"] == conversation_id]
+    open_agent(world, peers, languages=["es"], teams=["technical"])
+    assert visitor.call("here_and_now")["payment"]["conversation_id"] == conversation_id
     _, agent = open_agent(world, peers, languages=["en"])
     assert agent.call("mark_paid", {"payment_id": "1"})["error"]["code"] == "invalid"
     assert agent.call("mark_paid", {"payment_id": 2**31 - 1})["error"]["code"] == "not_found"

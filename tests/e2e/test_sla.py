@@ -110,6 +110,7 @@ def test_aging_lifts_a_standard_ticket_past_a_fresher_subscribed_one_then_warns_
 def test_here_and_now_without_a_specialist_in_time_is_flagged_for_refund(world: World, peers: list[Peer]) -> None:
     admin = Peer(world.url, "/agent").connect({"token": world.admin.token})
     peers.append(admin)
+    open_agent(world, peers, languages=["en"], teams=["technical"])  # online, but never accepts
     _, visitor = open_visitor(world, peers)
     visitor.call("message", {"client_id": "m1", "text": "Our production database is down, please help"})
     offer = visitor.call("here_and_now")
