@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from . import jobs
@@ -21,7 +22,8 @@ from .services.sla import SlaService, SlaWebhook
 from .state import make_state
 
 
-def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any]) -> Services:
+def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any],
+                   clock: Callable[[], datetime] = utcnow) -> Services:
     engine = make_engine(config["DATABASE_URL"])
     db = make_sessionmaker(engine)
     state = make_state(redis_url=config["REDIS_URL"], prefix=config["REDIS_PREFIX"])
@@ -29,7 +31,6 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any]) -> S
     catalog = Catalog(config["PROMPTS_DIR"])
     runner = jobs.JobRunner(state=state, spawn=spawn, workers={jobs.AI: config["AI_WORKERS"]},
                             limits={jobs.AI: config["AI_QUEUE_LIMIT"]})
-    clock = utcnow
     hours = HoursService(db=db, events=events, clock=clock, default=config["TEAM_HOURS_DEFAULT"])
     chat = ChatService(db=db, state=state, detector=make_detector(config["LANGUAGE_DETECTOR"]), events=events,
                        catalog=catalog, clock=clock, sla=sla_policy(config), hours=hours,
