@@ -422,7 +422,8 @@ class ChatService:
             (_queue_item(entry), {key: value for key, value in entry.summary.items() if key != "client_db_id"})
             for entry in entries))
         return {"conversations": conversations, "status": "online" if view.online else "away",
-                "load": view.load, "capacity": view.capacity, "at_capacity": view.load >= view.capacity}
+                "load": view.load, "capacity": view.capacity, "at_capacity": view.load >= view.capacity,
+                "closed_teams": sorted(set(view.teams) & set(view.closed_teams))}
 
     def queued_conversations(self, entries: Sequence[QueueEntry] | None = None) -> list[dict[str, Any]]:
         """Return every queued conversation as its visitor sees it, with its queue position.

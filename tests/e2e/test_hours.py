@@ -85,7 +85,9 @@ def test_closed_team_queues_tells_the_visitor_and_opens(world: World, peers: lis
 
     # Only the agent allowed outside hours sees it; the other cannot take it yet.
     assert [c["id"] for c in night_peer.call("queue")["conversations"]] == [conversation_id]
-    assert designer_peer.call("queue")["conversations"] == []
+    closed_queue = designer_peer.call("queue")
+    assert closed_queue["conversations"] == [] and closed_queue["closed_teams"] == ["design"]
+    assert night_peer.call("queue")["closed_teams"] == []
     refused = designer_peer.call("accept", {"conversation_id": conversation_id})
     assert refused["ok"] is False and refused["error"]["code"] in ("team_closed", "not_online")
 
