@@ -86,11 +86,14 @@ class Broadcaster:
 
     def flush(self, *, positions: bool) -> None:
         """Send every present agent its queue, and every waiting visitor its position."""
+        # The estimate reads the database: do it before the snapshot, so a
+        # conversation accepted meanwhile is not announced as queued again.
+        estimate = self._chat.wait_estimator() if positions else None
         # One read of the shared queue serves both: it is the costly part.
         entries = self._chat.queue_snapshot()
         for agent_id, queue in self._chat.queues_for_present_agents(entries).items():
             self._emit("queue", queue, agent_room(agent_id), AGENT)
         if positions:
-            for conversation in self._chat.queued_conversations(entries):
+            for conversation in self._chat.queued_conversations(entries, estimate):
                 client_id = conversation.pop("client_db_id")
                 self._emit("conversation", conversation, visitor_room(client_id), VISITOR)

@@ -425,15 +425,18 @@ class ChatService:
                 "load": view.load, "capacity": view.capacity, "at_capacity": view.load >= view.capacity,
                 "closed_teams": sorted(set(view.teams) & set(view.closed_teams))}
 
-    def queued_conversations(self, entries: Sequence[QueueEntry] | None = None) -> list[dict[str, Any]]:
+    def queued_conversations(self, entries: Sequence[QueueEntry] | None = None,
+                             estimate: Callable[[tuple[str, str], int], dict[str, Any]] | None = None
+                             ) -> list[dict[str, Any]]:
         """Return every queued conversation as its visitor sees it, with its queue position.
 
         Each also carries "client_db_id", saying whom to tell; callers pop it.
         """
         conversations = []
         counters: dict[tuple[str, str], int] = {}
+        if estimate is None:
+            estimate = self.wait_estimator()
         entries = self.queue_snapshot() if entries is None else entries
-        capacity = self._segment_capacity() if entries else None
         for entry in entries:
             summary = entry.summary
             segment = (summary["queue_language"], summary["team"])
@@ -442,11 +445,11 @@ class ChatService:
                 "id": entry.conversation_id, "state": "queued", "language": summary["language"],
                 "team": summary["team"], "priority": summary["priority"], "queue_position": counters[segment],
                 "agent": None, "sla_due_at": summary["sla_due_at"], "created_at": summary["created_at"],
-                **capacity(segment, counters[segment]),
+                **estimate(segment, counters[segment]),
                 "client_db_id": summary["client_db_id"]})
         return conversations
 
-    def _segment_capacity(self) -> Callable[[tuple[str, str], int], dict[str, Any]]:
+    def wait_estimator(self) -> Callable[[tuple[str, str], int], dict[str, Any]]:
         """Return a function estimating the wait at a position of a (language, team) segment, from live capacity."""
         now = self._clock()
         present = self._state.present_agents()
