@@ -55,7 +55,34 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # then look-alike markers (docs/language.md).
         "LANGUAGE_DETECTOR": env.get("LANGUAGE_DETECTOR", "combined"),
         # Policy knobs.
+        # First-response deadlines per tier, in calendar hours from arrival
+        # (docs/sla.md); FIRST_RESPONSE_HOURS is the standard tier's.
         "FIRST_RESPONSE_HOURS": _float(env.get("FIRST_RESPONSE_HOURS"), 24.0),
+        "FIRST_RESPONSE_HOURS_HERE_AND_NOW": _float(env.get("FIRST_RESPONSE_HOURS_HERE_AND_NOW"), 0.25),
+        "FIRST_RESPONSE_HOURS_SUBSCRIBED": _float(env.get("FIRST_RESPONSE_HOURS_SUBSCRIBED"), 4.0),
+        "FIRST_RESPONSE_HOURS_AI": _float(env.get("FIRST_RESPONSE_HOURS_AI"), 24.0),
+        # Aging: hours after arrival at which a standard ticket passes fresher
+        # ones of higher tiers (other tiers at the same share of their deadline).
+        "SLA_ESCALATION_HOURS": _float(env.get("SLA_ESCALATION_HOURS"), 20.0),
+        "SLA_WARNING_MINUTES": _float(env.get("SLA_WARNING_MINUTES"), 60.0),
+        "SLA_CHECK_INTERVAL": _float(env.get("SLA_CHECK_INTERVAL"), 30.0),
+        "SLA_WEBHOOK_URL": env.get("SLA_WEBHOOK_URL") or None,
+        "SLA_WEBHOOK_SECRET": env.get("SLA_WEBHOOK_SECRET") or None,
+        # Until admins store calendars: "office" (technical 24/7, the other
+        # teams weekdays 09:00-17:00 Europe/Berlin) or "always" (every team 24/7).
+        "TEAM_HOURS_DEFAULT": env.get("TEAM_HOURS_DEFAULT", "office"),
+        # Here and now, the paid urgent service.
+        "PAYMENT_PROVIDER": env.get("PAYMENT_PROVIDER", "manual"),  # manual | stripe
+        "HERE_AND_NOW_PRICE_CENTS": _int(env.get("HERE_AND_NOW_PRICE_CENTS"), 4900),
+        "HERE_AND_NOW_CURRENCY": env.get("HERE_AND_NOW_CURRENCY", "eur").lower(),
+        "HERE_AND_NOW_REFUND_MINUTES": _float(env.get("HERE_AND_NOW_REFUND_MINUTES"), 15.0),
+        "STRIPE_API_KEY": env.get("STRIPE_API_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_SUCCESS_URL": env.get("STRIPE_SUCCESS_URL") or None,
+        "STRIPE_CANCEL_URL": env.get("STRIPE_CANCEL_URL") or None,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+        # Billing systems set subscriptions through a signed webhook.
+        "SUBSCRIPTION_WEBHOOK_SECRET": env.get("SUBSCRIPTION_WEBHOOK_SECRET") or None,
         "MAX_MESSAGE_LENGTH": _int(env.get("MAX_MESSAGE_LENGTH"), 5000),
         # Token buckets per socket: burst size and refill per second.
         "MESSAGE_RATE_BURST": _float(env.get("MESSAGE_RATE_BURST"), 30),

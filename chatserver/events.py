@@ -51,7 +51,44 @@ class AgentChanged:
     agent_id: int
 
 
-Event = MessagePosted | MessageDelta | Typing | ConversationChanged | QueueChanged | AgentChanged
+@dataclass(frozen=True)
+class HereAndNowOffered:
+    """A paid conversation is offered to one specialist first."""
+
+    agent_id: int
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class SlaWarning:
+    """A conversation nears its first-response deadline without a response; admins hear it."""
+
+    conversation: dict[str, Any]  # the queue summary, plus sla_due_at
+
+
+@dataclass(frozen=True)
+class SlaBreached:
+    """A conversation passed its first-response deadline without a response; recorded and reported."""
+
+    conversation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RefundDue:
+    """A Here-and-now payment found no specialist in time and is owed back."""
+
+    payment: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SubscriptionChanged:
+    """A client's subscription end changed; their queued conversations are re-tiered."""
+
+    client_id: int
+
+
+Event = (SubscriptionChanged | MessagePosted | MessageDelta | Typing | ConversationChanged | QueueChanged | AgentChanged
+         | HereAndNowOffered | SlaWarning | SlaBreached | RefundDue)
 
 
 @dataclass

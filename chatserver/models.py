@@ -89,6 +89,8 @@ class Agent(Base):
     availability: Mapped[str] = mapped_column(String(16), default="online")  # online | away
     # Bumped to revoke every token issued so far (logout everywhere, password change).
     token_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Admins let some agents go online while their teams are closed.
+    works_outside_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -148,6 +150,18 @@ class Conversation(Base):
     ai_tokens_used: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Why the AI handed the conversation to humans, when it did.
     handoff_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The visitor's IANA time zone, for telling opening times on their clock.
+    visitor_timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The SLA schedule (routing/sla.py): when aging raises the conversation,
+    # when admins are warned, and what happened.
+    sla_escalate_at: Mapped[datetime | None] = mapped_column(default=None)
+    sla_warn_at: Mapped[datetime | None] = mapped_column(default=None)
+    sla_escalated_at: Mapped[datetime | None] = mapped_column(default=None)
+    sla_warned_at: Mapped[datetime | None] = mapped_column(default=None)
+    sla_breached_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The AI answers while the team is closed; at opening the conversation
+    # goes back to its human queue.
+    ai_until_opening: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     client: Mapped[Client] = relationship(lazy="joined")
     agent: Mapped[Agent | None] = relationship(lazy="joined")
@@ -183,3 +197,42 @@ class Message(Base):
 
     agent: Mapped[Agent | None] = relationship(lazy="joined")
     conversation: Mapped[Conversation] = relationship(lazy="select")
+
+
+class Payment(Base):
+    """A Here-and-now payment: requested, then confirmed by its provider once."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        # A provider's payment is recorded once, however often it is confirmed.
+        UniqueConstraint("provider", "provider_payment_id", name="uq_payments_provider_payment"),
+        Index("ix_payments_conversation", "conversation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    provider: Mapped[str] = mapped_column(String(16))  # manual | stripe
+    provider_payment_id: Mapped[str] = mapped_column(String(255))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | paid | cancelled
+    checkout_url: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Who marked a manual payment paid.
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    # Set when no specialist accepted in time: the money is owed back.
+    refund_due_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebhookEvent(Base):
+    """A provider's webhook event already handled: replays are recognised by the unique key."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id", name="uq_webhook_events_provider_event"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

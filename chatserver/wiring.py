@@ -2,22 +2,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from . import jobs
 from .ai import AIAgent, Budgets, OpenAIChatModel, PromptBuilder
 from .catalog import Catalog
 from .db import make_engine, make_sessionmaker
-from .events import EventBus
+from .events import EventBus, SubscriptionChanged
 from .language import make_detector
 from .logs import log_event
 from .metrics import Metrics
 from .models import utcnow
+from .routing.sla import SlaPolicy
 from .services import AdminService, AuthService, ChatService, Services
+from .services.hours import HoursService
+from .services.payments import ManualProvider, PaymentProvider, PaymentService, StripeProvider
+from .services.sla import SlaService, SlaWebhook
 from .state import make_state
 
 
-def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any]) -> Services:
+def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any],
+                   clock: Callable[[], datetime] = utcnow) -> Services:
     engine = make_engine(config["DATABASE_URL"])
     db = make_sessionmaker(engine)
     state = make_state(redis_url=config["REDIS_URL"], prefix=config["REDIS_PREFIX"])
@@ -25,16 +31,29 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any]) -> S
     catalog = Catalog(config["PROMPTS_DIR"])
     runner = jobs.JobRunner(state=state, spawn=spawn, workers={jobs.AI: config["AI_WORKERS"]},
                             limits={jobs.AI: config["AI_QUEUE_LIMIT"]})
-    clock = utcnow
+    hours = HoursService(db=db, events=events, clock=clock, default=config["TEAM_HOURS_DEFAULT"])
     chat = ChatService(db=db, state=state, detector=make_detector(config["LANGUAGE_DETECTOR"]), events=events,
-                       catalog=catalog, clock=clock, first_response_hours=config["FIRST_RESPONSE_HOURS"],
+                       catalog=catalog, clock=clock, sla=sla_policy(config), hours=hours,
                        max_message_length=config["MAX_MESSAGE_LENGTH"], presence_ttl=config["PRESENCE_TTL"])
     container = Services(
         db=db, engine=engine, state=state, events=events, jobs=runner, clock=clock, chat=chat,
         auth=AuthService(db=db, secret_key=config["SECRET_KEY"], identity_secret=config["IDENTITY_SECRET"],
                          token_ttl=config["AGENT_TOKEN_TTL"], clock=clock),
         admin=AdminService(db=db, events=events, clock=clock),
+        hours=hours,
+        sla=SlaService(db=db, chat=chat, hours=hours, events=events, clock=clock,
+                       refund_minutes=config["HERE_AND_NOW_REFUND_MINUTES"]),
+        payments=PaymentService(db=db, provider=payment_provider(config), events=events, clock=clock,
+                                price_cents=config["HERE_AND_NOW_PRICE_CENTS"],
+                                currency=config["HERE_AND_NOW_CURRENCY"], promote=chat.promote_here_and_now,
+                                specialist_online=chat.here_and_now_specialist_online),
     )
+    events.subscribe(lambda event: chat.retier_client(client_id=event.client_id)
+                     if isinstance(event, SubscriptionChanged) else None)
+    if config["SLA_WEBHOOK_URL"]:
+        if not config["SLA_WEBHOOK_SECRET"]:
+            raise ValueError("SLA_WEBHOOK_URL needs SLA_WEBHOOK_SECRET to sign its requests")
+        events.subscribe(SlaWebhook(url=config["SLA_WEBHOOK_URL"], secret=config["SLA_WEBHOOK_SECRET"]))
     events.subscribe(log_event)
     container.metrics = Metrics(state=state)
     events.subscribe(container.metrics.on_event)
@@ -50,3 +69,29 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any]) -> S
                         daily_tokens=config["AI_DAILY_TOKEN_BUDGET"], history_tokens=config["AI_HISTORY_TOKENS"],
                         max_output_tokens=config["AI_MAX_OUTPUT_TOKENS"], turn_seconds=config["AI_TURN_SECONDS"]))
     return container
+
+
+def sla_policy(config: Mapping[str, Any]) -> SlaPolicy:
+    """Return the first-response deadlines the settings give."""
+    return SlaPolicy(hours={"here_and_now": config["FIRST_RESPONSE_HOURS_HERE_AND_NOW"],
+                            "subscribed": config["FIRST_RESPONSE_HOURS_SUBSCRIBED"],
+                            "standard": config["FIRST_RESPONSE_HOURS"],
+                            "ai": config["FIRST_RESPONSE_HOURS_AI"]},
+                     escalation_hours=config["SLA_ESCALATION_HOURS"],
+                     warning_minutes=config["SLA_WARNING_MINUTES"])
+
+
+def payment_provider(config: Mapping[str, Any]) -> PaymentProvider:
+    """Return the configured Here-and-now payment provider."""
+    name = config["PAYMENT_PROVIDER"]
+    if name == "manual":
+        return ManualProvider()
+    if name == "stripe":
+        missing = [key for key in ("STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_SUCCESS_URL",
+                                   "STRIPE_CANCEL_URL") if not config[key]]
+        if missing:
+            raise ValueError(f"PAYMENT_PROVIDER=stripe needs {', '.join(missing)}")
+        return StripeProvider(api_key=config["STRIPE_API_KEY"], webhook_secret=config["STRIPE_WEBHOOK_SECRET"],
+                              success_url=config["STRIPE_SUCCESS_URL"], cancel_url=config["STRIPE_CANCEL_URL"],
+                              api_base=config["STRIPE_API_BASE"])
+    raise ValueError(f"PAYMENT_PROVIDER must be manual or stripe, not {name!r}")

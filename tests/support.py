@@ -60,6 +60,9 @@ class ServerProcess:
                     # Tests fire hundreds of events a second on purpose; the
                     # rate limits have their own test with the defaults.
                     "MESSAGE_RATE_BURST": "100000", "EVENT_RATE_BURST": "100000",
+                    # Every team open around the clock, so that tests pass at
+                    # any hour; the office-hours tests store their calendars.
+                    "TEAM_HOURS_DEFAULT": "always",
                     **(extra_env or {})}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None

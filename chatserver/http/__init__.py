@@ -6,6 +6,7 @@ from flask import Flask
 from .api import api
 from .demo import demo
 from .errors import init_app as init_errors
+from .webhooks import webhooks
 from .widget import widget
 
 
@@ -13,4 +14,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api)
     app.register_blueprint(demo)
     app.register_blueprint(widget)
+    app.register_blueprint(webhooks)
     init_errors(app)

@@ -88,8 +88,75 @@ def me():
 
 @api.get("/api/widget/config")
 def widget_config():
-    languages = services().admin.get_languages()
-    return jsonify(languages=[language_entry(code) for code in languages])
+    container = services()
+    languages = container.admin.get_languages()
+    return jsonify(languages=[language_entry(code) for code in languages], teams=container.hours.status(),
+                   here_and_now=container.payments.offer())
+
+
+@api.get("/api/admin/calendars")
+@require_agent(admin=True)
+def get_calendars():
+    return jsonify(calendars=services().hours.get_calendars())
+
+
+@api.get("/api/admin/calendars/<team>")
+@require_agent(admin=True)
+def get_calendar(team: str):
+    calendars = services().hours.get_calendars()
+    if team not in calendars:
+        raise ServiceError("not_found", f"No such team; teams are: {', '.join(calendars)}.", status=404)
+    return jsonify(calendar=calendars[team])
+
+
+@api.put("/api/admin/calendars/<team>")
+@require_agent(admin=True)
+def put_calendar(team: str):
+    return jsonify(calendar=services().hours.set_calendar(team=team, calendar=json_body()))
+
+
+@api.patch("/api/admin/agents/<int:agent_id>")
+@require_agent(admin=True)
+def patch_agent(agent_id: int):
+    body = json_body()
+    unknown = set(body) - {"works_outside_hours"}
+    if unknown:
+        raise ServiceError("invalid", f"Only works_outside_hours can be changed here, not {', '.join(sorted(unknown))}.")
+    agent = services().admin.set_agent_outside_hours(agent_id=agent_id,
+                                                     works_outside_hours=body.get("works_outside_hours"))
+    return jsonify(agent_view(agent))
+
+
+@api.put("/api/admin/clients/<personal_id>/subscription")
+@require_agent(admin=True)
+def put_subscription(personal_id: str):
+    body = json_body()
+    if "subscription_active_until" not in body:
+        raise ServiceError("invalid", "subscription_active_until is required (a date-time, or null for none).")
+    client = services().admin.set_subscription(personal_id=personal_id,
+                                               subscription_active_until=body["subscription_active_until"])
+    return jsonify(client_view(client, now=services().clock()))
+
+
+@api.get("/api/admin/sla/breaches")
+@require_agent(admin=True)
+def sla_breaches():
+    return jsonify(breaches=services().sla.breaches())
+
+
+@api.get("/api/admin/payments")
+@require_agent(admin=True)
+def list_payments():
+    status = request.args.get("status")
+    if status not in (None, "pending", "paid", "refund_due"):
+        raise ServiceError("invalid", "status must be pending, paid or refund_due.")
+    return jsonify(payments=services().payments.list_payments(status=status))
+
+
+@api.post("/api/payments/<int:payment_id>/paid")
+@require_agent()
+def mark_paid(payment_id: int):
+    return jsonify(payment=services().payments.mark_paid(agent_id=g.agent.id, payment_id=payment_id))
 
 
 @api.get("/api/admin/languages")

@@ -23,7 +23,8 @@ def init_app(app: Flask, socketio: SocketIO) -> None:
     container.events.subscribe(Broadcaster(socketio=socketio, chat=container.chat))
     container.maintenance = Maintenance(
         socketio=socketio, chat=container.chat, state=container.state, agents=agents, ai=container.ai,
-        heartbeat_interval=app.config["HEARTBEAT_INTERVAL"], repair_interval=app.config["REPAIR_INTERVAL"])
+        sla=container.sla, heartbeat_interval=app.config["HEARTBEAT_INTERVAL"],
+        repair_interval=app.config["REPAIR_INTERVAL"], sla_interval=app.config["SLA_CHECK_INTERVAL"])
 
 
 def start(app: Flask) -> None:

@@ -17,6 +17,10 @@ def agent_room(agent_id: int) -> str:
     return f"agent:{agent_id}"
 
 
+# Online admins hear SLA warnings, breaches and refunds due.
+ADMINS_ROOM = "admins"
+
+
 class AgentNamespace(GuardedNamespace):
     """Authenticate agents by bearer token at connect, then hand each event to the chat service."""
 
@@ -35,6 +39,8 @@ class AgentNamespace(GuardedNamespace):
             raise Refused(error) from None
         self.remember({"agent_id": agent.id, "role": agent.role})
         join_room(agent_room(agent.id))
+        if agent.role == "admin":
+            join_room(ADMINS_ROOM)
         self.local_connections[request.sid] = agent.id
         chat = services().chat
         chat.agent_connected(agent_id=agent.id, connection_id=request.sid)
@@ -75,6 +81,11 @@ class AgentNamespace(GuardedNamespace):
     def on_close(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return {"conversation": services().chat.close(agent_id=identity["agent_id"],
                                                       conversation_id=data.get("conversation_id"))}
+
+    @event
+    def on_mark_paid(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {"payment": services().payments.mark_paid(agent_id=identity["agent_id"],
+                                                         payment_id=data.get("payment_id"))}
 
     @event
     def on_typing(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

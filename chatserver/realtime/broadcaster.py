@@ -7,9 +7,10 @@ from typing import Any
 
 from flask_socketio import SocketIO
 
-from ..events import AgentChanged, ConversationChanged, MessageDelta, MessagePosted, QueueChanged, Typing
+from ..events import (AgentChanged, ConversationChanged, HereAndNowOffered, MessageDelta, MessagePosted,
+                      QueueChanged, RefundDue, SlaBreached, SlaWarning, Typing)
 from ..services.chat import ChatService
-from .agent import agent_room
+from .agent import ADMINS_ROOM, agent_room
 from .visitor import visitor_room
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,15 @@ class Broadcaster:
             self._schedule(positions=True)
         elif isinstance(event, AgentChanged):
             self._schedule(positions=False)
+        elif isinstance(event, HereAndNowOffered):
+            self._emit("here_and_now_offer", {"conversation_id": event.conversation_id},
+                       agent_room(event.agent_id), AGENT)
+        elif isinstance(event, SlaWarning):
+            self._emit("sla_warning", event.conversation, ADMINS_ROOM, AGENT)
+        elif isinstance(event, SlaBreached):
+            self._emit("sla_breach", event.conversation, ADMINS_ROOM, AGENT)
+        elif isinstance(event, RefundDue):
+            self._emit("refund_due", event.payment, ADMINS_ROOM, AGENT)
 
     def _emit(self, name: str, payload: Any, room: str, namespace: str) -> None:
         self._socketio.emit(name, payload, to=room, namespace=namespace)
@@ -76,11 +86,14 @@ class Broadcaster:
 
     def flush(self, *, positions: bool) -> None:
         """Send every present agent its queue, and every waiting visitor its position."""
+        # The estimate reads the database: do it before the snapshot, so a
+        # conversation accepted meanwhile is not announced as queued again.
+        estimate = self._chat.wait_estimator() if positions else None
         # One read of the shared queue serves both: it is the costly part.
         entries = self._chat.queue_snapshot()
         for agent_id, queue in self._chat.queues_for_present_agents(entries).items():
             self._emit("queue", queue, agent_room(agent_id), AGENT)
         if positions:
-            for conversation in self._chat.queued_conversations(entries):
+            for conversation in self._chat.queued_conversations(entries, estimate):
                 client_id = conversation.pop("client_db_id")
                 self._emit("conversation", conversation, visitor_room(client_id), VISITOR)

@@ -10,19 +10,22 @@ from flask_socketio import SocketIO
 
 from ..ai import AIAgent
 from ..services.chat import ChatService
+from ..services.sla import SlaService
 from ..state import SharedState
 from .agent import AgentNamespace
 
 log = logging.getLogger(__name__)
 
 REPAIR_LOCK = "repair"
+SLA_LOCK = "sla"
 
 
 class Maintenance:
     """Keep this process's agents present and the shared queue true to the database."""
 
     def __init__(self, *, socketio: SocketIO, chat: ChatService, state: SharedState, agents: AgentNamespace,
-                 ai: AIAgent, heartbeat_interval: float, repair_interval: float):
+                 ai: AIAgent, sla: SlaService, heartbeat_interval: float, repair_interval: float,
+                 sla_interval: float):
         self._ai = ai
         self._socketio = socketio
         self._chat = chat
@@ -30,12 +33,25 @@ class Maintenance:
         self._agents = agents
         self._heartbeat_interval = heartbeat_interval
         self._repair_interval = repair_interval
+        self._sla = sla
+        self._sla_interval = sla_interval
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def start(self) -> None:
         self.repair()
         self._socketio.start_background_task(self._heartbeats)
         self._socketio.start_background_task(self._repairs)
+        self._socketio.start_background_task(self._sla_checks)
+
+    def check_sla(self) -> None:
+        # The lock saves duplicate reads; correctness comes from the
+        # scheduler's conditional updates, so a lapsed lease is harmless.
+        if not self._state.lock_acquire(name=SLA_LOCK, owner=self._owner, ttl=max(self._sla_interval * 2, 10)):
+            return
+        try:
+            self._sla.run()
+        finally:
+            self._state.lock_release(name=SLA_LOCK, owner=self._owner)
 
     def repair(self) -> None:
         # One process at a time: a repair reads the database and rewrites the
@@ -56,6 +72,14 @@ class Maintenance:
                     self._chat.agent_heartbeat(agent_id=agent_id, connection_id=connection_id)
             except Exception:
                 log.exception("presence heartbeat failed")
+
+    def _sla_checks(self) -> None:
+        while True:
+            self._socketio.sleep(self._sla_interval)
+            try:
+                self.check_sla()
+            except Exception:
+                log.exception("SLA check failed")
 
     def _repairs(self) -> None:
         while True:

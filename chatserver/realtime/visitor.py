@@ -9,6 +9,7 @@ from flask_socketio import join_room
 from ..language import normalize_code
 from ..services import services
 from ..services.errors import ServiceError
+from ..services.hours import visitor_zone
 from .base import GuardedNamespace, Refused, event
 
 MAX_BROWSER_LANGUAGES = 10
@@ -35,11 +36,14 @@ class VisitorNamespace(GuardedNamespace):
         except ServiceError as error:
             raise Refused(error) from None
         panel = auth.get("panel_language")
+        zone = auth.get("timezone")
         self.remember({
             "client_id": client.id,
             "personal_id": client.personal_id,
             "browser_languages": _browser_languages(auth.get("languages")),
             "panel_language": normalize_code(panel) if isinstance(panel, str) else None,
+            # An IANA name from the browser; unknown or absent means UTC.
+            "timezone": visitor_zone(zone).key,
         })
         join_room(visitor_room(client.id))
         conversation = services().chat.open_conversation(client_id=client.id)
@@ -51,8 +55,16 @@ class VisitorNamespace(GuardedNamespace):
         posted = services().chat.post_visitor_message(
             client_id=identity["client_id"], message_client_id=data.get("client_id"), text=data.get("text"),
             team=data.get("team"), panel_language=identity["panel_language"],
-            browser_languages=identity["browser_languages"])
+            browser_languages=identity["browser_languages"], visitor_timezone=identity.get("timezone"))
         return {"message": posted.message, "duplicate": posted.duplicate}
+
+    @event
+    def on_here_and_now(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return services().payments.request(client_id=identity["client_id"])
+
+    @event
+    def on_ask_ai(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {"conversation": services().chat.ask_ai_until_opening(client_id=identity["client_id"])}
 
     @event
     def on_request_human(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,10 @@ PRIORITY_TIERS: tuple[str, ...] = ("here_and_now", "subscribed", "standard", "ai
 # arrival). Deadlines are epoch seconds (~1.8e9); a tier step of 1e11 keeps
 # every tier apart for millennia and well inside float precision.
 _TIER_STEP = 1e11
+# Aging: a conversation past its escalation point waits in a band between
+# here_and_now and subscribed, ordered by its own deadline, so it passes
+# fresher tickets of every higher tier except paid urgent ones.
+_ESCALATED_BAND = 0.5 * _TIER_STEP
 
 
 def initial_priority(*, subscribed: bool, here_and_now: bool = False) -> str:
@@ -29,10 +33,13 @@ def first_response_due(*, arrived_at: datetime, hours: float) -> datetime:
     return arrived_at + timedelta(hours=hours)
 
 
-def queue_score(*, priority: str, sla_due_at: datetime) -> float:
+def queue_score(*, priority: str, sla_due_at: datetime, escalated: bool = False) -> float:
     """Return the sort key of a queued conversation: lower is served first."""
     # Sub-second precision survives: 4e11 needs 39 bits, leaving ~14 for fractions.
-    return PRIORITY_TIERS.index(priority) * _TIER_STEP + sla_due_at.timestamp()
+    tier = PRIORITY_TIERS.index(priority)
+    if escalated and tier > 0:
+        return _ESCALATED_BAND + sla_due_at.timestamp()
+    return tier * _TIER_STEP + sla_due_at.timestamp()
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class AgentView:
     capacity: int
     online: bool
     load: int
+    # Teams closed now that this agent may not serve (empty when allowed outside hours).
+    closed_teams: Collection[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ def can_take(agent: AgentView, item: QueueItem, *, check_load: bool = True) -> s
         return "forbidden"
     if not agent.online:
         return "not_online"
+    if item.team in agent.closed_teams:
+        return "team_closed"
     if check_load and agent.load >= agent.capacity:
         return "at_capacity"
     return None

@@ -30,6 +30,9 @@ class Services:
     admin: AdminService
     chat: ChatService
     clock: Callable[[], datetime]
+    hours: Any = None
+    sla: Any = None
+    payments: Any = None
     ai: Any = None
     maintenance: Any = None
     metrics: Any = None

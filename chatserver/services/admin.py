@@ -10,9 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import TEAMS
-from ..events import EventBus, QueueChanged
+from ..events import AgentChanged, EventBus, QueueChanged, SubscriptionChanged
 from ..language import is_known, language_name, native_name
-from ..models import Agent, Client, Setting
+from ..models import Agent, Client, Setting, WebhookEvent
 from .auth import hash_password
 from .errors import ServiceError
 from .validation import storable
@@ -57,6 +57,21 @@ def _codes(value: Any, *, field: str, known: Callable[[str], bool], what: str) -
     if unknown:
         raise ServiceError("invalid", f"unknown {what}: {', '.join(unknown)}.")
     return list(dict.fromkeys(value))
+
+
+def _subscription_end(value: Any) -> datetime | None:
+    """Read a subscription end: an ISO 8601 date-time with a zone, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ServiceError("invalid", "subscription_active_until must be an ISO 8601 date-time or null.")
+    try:
+        until = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ServiceError("invalid", "subscription_active_until must be an ISO 8601 date-time or null.") from None
+    if until.tzinfo is None:
+        raise ServiceError("invalid", "subscription_active_until needs a time zone, e.g. 2027-01-01T00:00:00Z.")
+    return until.astimezone(timezone.utc)
 
 
 class AdminService:
@@ -114,17 +129,7 @@ class AdminService:
     def create_client(self, *, email: Any, name: Any, subscription_active_until: Any = None) -> Client:
         email = _email(email)
         name = _name(name)
-        until = None
-        if subscription_active_until is not None:
-            if not isinstance(subscription_active_until, str):
-                raise ServiceError("invalid", "subscription_active_until must be an ISO 8601 date-time or null.")
-            try:
-                until = datetime.fromisoformat(subscription_active_until.replace("Z", "+00:00"))
-            except ValueError:
-                raise ServiceError("invalid", "subscription_active_until must be an ISO 8601 date-time or null.") from None
-            if until.tzinfo is None:
-                raise ServiceError("invalid", "subscription_active_until needs a time zone, e.g. 2027-01-01T00:00:00Z.")
-            until = until.astimezone(timezone.utc)
+        until = _subscription_end(subscription_active_until)
         # Admins create clients they know, so the email counts as verified.
         client = Client(email=email, name=name, email_verified=True, subscription_active_until=until,
                         created_at=self._clock())
@@ -134,6 +139,39 @@ class AdminService:
         except IntegrityError:
             raise ServiceError("conflict", "A client with this email exists.", status=409) from None
         return client
+
+    def set_subscription(self, *, personal_id: Any, subscription_active_until: Any) -> Client:
+        """Set when the client's subscription ends (null: none); their queued conversations are re-tiered."""
+        until = _subscription_end(subscription_active_until)
+        client_id = self.get_client(personal_id=personal_id).id
+        with self._db.begin() as session:
+            client = session.get(Client, client_id)
+            client.subscription_active_until = until
+        self._events.publish(SubscriptionChanged(client_id))
+        return self.get_client(personal_id=personal_id)
+
+    def record_webhook(self, *, provider: str, event_id: str) -> bool:
+        """Remember a webhook event; return False when it was seen before (a replay)."""
+        try:
+            with self._db.begin() as session:
+                session.add(WebhookEvent(provider=provider, event_id=event_id, received_at=self._clock()))
+        except IntegrityError:
+            return False
+        return True
+
+    def set_agent_outside_hours(self, *, agent_id: Any, works_outside_hours: Any) -> Agent:
+        """Let an agent go online while their teams are closed, or stop them."""
+        if not isinstance(works_outside_hours, bool):
+            raise ServiceError("invalid", "works_outside_hours must be true or false.")
+        if not isinstance(agent_id, int) or isinstance(agent_id, bool) or agent_id < 1:
+            raise ServiceError("not_found", "No such agent.", status=404)
+        with self._db.begin() as session:
+            agent = session.get(Agent, agent_id)
+            if agent is None:
+                raise ServiceError("not_found", "No such agent.", status=404)
+            agent.works_outside_hours = works_outside_hours
+        self._events.publish(AgentChanged(agent_id), QueueChanged())
+        return agent
 
     def get_client(self, *, personal_id: Any) -> Client:
         with self._db() as session:

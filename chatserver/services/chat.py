@@ -13,19 +13,27 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..config import DEFAULT_TEAM, TEAMS
 from ..catalog import Catalog
-from ..events import AgentChanged, ConversationChanged, EventBus, MessageDelta, MessagePosted, QueueChanged, Typing
+from ..events import (AgentChanged, ConversationChanged, EventBus, HereAndNowOffered, MessageDelta, MessagePosted,
+                      QueueChanged, Typing)
 from ..language import Detector, LanguageDecision, decide_language, message_weight, normalize_code, should_reroute
 from ..models import Agent, Client, Conversation, Message
-from ..routing import AgentView, QueueItem, can_take, first_response_due, initial_priority, queue_score, visible_queue
+from ..routing import AgentView, QueueItem, can_take, initial_priority, queue_score, visible_queue
+from ..routing.calendar import TeamCalendar, is_open, next_opening
+from ..routing.estimate import estimate_wait
+from ..routing.sla import SlaPolicy
 from ..state import QueueEntry, SharedState
 from .admin import panel_languages
 from .errors import ServiceError
+from .hours import HoursService, format_opening, visitor_zone
 from .validation import positive_id, storable
 from .views import agent_conversation_view, conversation_view, message_view, queue_summary
 
 log = logging.getLogger(__name__)
 
 OPEN_STATES = ("queued", "active", "ai")
+HERE_AND_NOW_TEAM = "technical"
+# Closed conversations whose handling time feeds the wait estimate.
+HANDLING_SAMPLE = 50
 # Where a conversation goes when nothing tells its language: English is always
 # on the panel, and a human can work out the rest.
 FALLBACK_LANGUAGE = "en"
@@ -43,7 +51,7 @@ class ChatService:
     """Run conversations from a visitor's first message to close."""
 
     def __init__(self, *, db: sessionmaker[Session], state: SharedState, detector: Detector, events: EventBus,
-                 catalog: Catalog, clock: Callable[[], datetime], first_response_hours: float,
+                 catalog: Catalog, clock: Callable[[], datetime], sla: SlaPolicy, hours: HoursService,
                  max_message_length: int, presence_ttl: float):
         self._db = db
         self._catalog = catalog
@@ -51,7 +59,8 @@ class ChatService:
         self._detector = detector
         self._events = events
         self._clock = clock
-        self._first_response_hours = first_response_hours
+        self._sla = sla
+        self._hours = hours
         self._max_length = max_message_length
         self._presence_ttl = presence_ttl
         # Set by the AI agent at start-up: called with a conversation id whenever
@@ -99,7 +108,8 @@ class ChatService:
                     "messages": self._messages(session, conversation.id, after_seq=after_seq, after_id=after_id)}
 
     def post_visitor_message(self, *, client_id: int, message_client_id: Any, text: Any, team: Any = None,
-                             panel_language: str | None = None, browser_languages: Sequence[str] = ()) -> Posted:
+                             panel_language: str | None = None, browser_languages: Sequence[str] = (),
+                             visitor_timezone: str | None = None) -> Posted:
         """Store a visitor's message, decide the conversation's language and route it."""
         text = self._text(text)
         message_client_id = self._client_id(message_client_id)
@@ -115,7 +125,7 @@ class ChatService:
                 return self._post_visitor_message(
                     client_id=client_id, message_client_id=message_client_id, text=text, team=team,
                     panel_language=panel_language, browser_languages=browser_languages,
-                    scores=scores, weight=weight)
+                    scores=scores, weight=weight, visitor_timezone=visitor_timezone)
             except IntegrityError:
                 if attempt == 2:
                     raise
@@ -123,7 +133,7 @@ class ChatService:
 
     def _post_visitor_message(self, *, client_id: int, message_client_id: str, text: str, team: str | None,
                               panel_language: str | None, browser_languages: Sequence[str],
-                              scores: dict[str, float], weight: float) -> Posted:
+                              scores: dict[str, float], weight: float, visitor_timezone: str | None) -> Posted:
         now = self._clock()
         routed_before: tuple[str, ...] | None = None
         with self._db.begin() as session:
@@ -141,8 +151,10 @@ class ChatService:
             else:
                 conversation = Conversation(
                     client=client, team=team or DEFAULT_TEAM, state="new", created_at=now,
-                    sla_due_at=first_response_due(arrived_at=now, hours=self._first_response_hours))
+                    sla_due_at=self._sla.schedule(priority="standard", arrived_at=now).due_at)
                 session.add(conversation)
+            if visitor_timezone:
+                conversation.visitor_timezone = visitor_timezone
             conversation.panel_language = normalize_code(panel_language) if panel_language else conversation.panel_language
             if browser_languages:
                 conversation.browser_languages = list(browser_languages)
@@ -153,8 +165,12 @@ class ChatService:
             session.flush()
             decision = self._decide(session, conversation)
             self._route(session, conversation, decision, client=client, now=now)
+            closed_notice = None
+            if conversation.state == "queued" and (routed_before is None or routed_before[0] != "queued"):
+                closed_notice = self._closed_team_notice(session, conversation, now=now)
             session.flush()
             message_payload = message_view(message)
+            closed_payload = message_view(closed_notice) if closed_notice else None
             conversation_id = conversation.id
             routed_after = (conversation.state, conversation.queue_language, conversation.priority,
                             conversation.language)
@@ -162,9 +178,11 @@ class ChatService:
             view = conversation_view(conversation, queue_position=None)
         self._sync_queue(conversation_id, queue_entry)
         if queue_entry is not None:
-            view["queue_position"] = self._queue_position(conversation_id)
+            view.update(self._queue_details(conversation_id))
         assigned = view["agent"]["id"] if view["agent"] else None
         self._events.publish(MessagePosted(message_payload, client_id=client_id, agent_id=assigned))
+        if closed_payload:
+            self._events.publish(MessagePosted(closed_payload, client_id=client_id, agent_id=None))
         if routed_before != routed_after:
             # Only a change of route or language changes what queues show: the
             # preview is the first message, which never changes.
@@ -189,13 +207,22 @@ class ChatService:
         with self._db.begin() as session:
             # The conditional update makes the handoff happen once, however
             # many paths (visitor, model, time-out) ask for it at once.
-            moved = session.execute(
+            # An AI helping while the team is closed hands back to the queue
+            # the conversation came from, not to the English AI queue.
+            back = session.execute(
+                update(Conversation).where(Conversation.id == conversation_id, Conversation.state == "ai",
+                                           Conversation.ai_until_opening.is_(True))
+                .values(state="queued", ai_until_opening=False, queued_at=now,
+                        handoff_reason=reason)).rowcount == 1
+            moved = back or session.execute(
                 update(Conversation).where(Conversation.id == conversation_id, Conversation.state == "ai")
                 .values(state="queued", priority="ai", queue_language=FALLBACK_LANGUAGE, queued_at=now,
                         handoff_reason=reason)).rowcount == 1
             if not moved:
                 return False
             conversation = session.get(Conversation, conversation_id)
+            if not back:
+                self._apply_sla(conversation)
             notice = None
             if note:
                 notice = self._add_message(session, conversation, sender="system", event="handed_to_humans",
@@ -326,10 +353,20 @@ class ChatService:
         """Set the agent's chosen status, online or away; it survives reconnects."""
         if status not in ("online", "away"):
             raise ServiceError("invalid", "status must be online or away.")
+        now = self._clock()
         with self._db.begin() as session:
             agent = session.get(Agent, agent_id)
             if agent is None:
                 raise ServiceError("not_found", "No such agent.", status=404)
+            if status == "online" and not agent.works_outside_hours and agent.teams:
+                calendars = self._hours.load(session)
+                if not any(is_open(calendars[team], now) for team in agent.teams if team in calendars):
+                    openings = [opens for opens in (next_opening(calendars[team], now) for team in agent.teams
+                                                    if team in calendars) if opens]
+                    when = f" It opens at {format_opening(min(openings), zone=visitor_zone('UTC'))}." \
+                        if openings else ""
+                    raise ServiceError("team_closed", "Your teams are closed now; an admin can let you work "
+                                       f"outside hours.{when}", status=409)
             agent.availability = status
         self._state.agent_status_set(agent_id=agent_id, status=status)
         self._events.publish(AgentChanged(agent_id))
@@ -343,14 +380,19 @@ class ChatService:
                 return None
             return self._agent_views(session, [agent])[0]
 
-    def _agent_views(self, session: Session, agents: Sequence[Agent]) -> list[AgentView]:
+    def _agent_views(self, session: Session, agents: Sequence[Agent],
+                     calendars: dict[str, TeamCalendar] | None = None) -> list[AgentView]:
         ids = [agent.id for agent in agents]
         present = self._state.present_agents()
         statuses = self._state.agent_statuses(agent_ids=ids)
         loads = self._state.load_get(agent_ids=ids)
+        now = self._clock()
+        calendars = calendars if calendars is not None else self._hours.load(session)
+        closed = frozenset(team for team, calendar in calendars.items() if not is_open(calendar, now))
         return [AgentView(id=agent.id, languages=tuple(agent.languages), teams=tuple(agent.teams),
                           capacity=agent.capacity, load=loads.get(agent.id, 0),
-                          online=agent.id in present and statuses.get(agent.id, agent.availability) == "online")
+                          online=agent.id in present and statuses.get(agent.id, agent.availability) == "online",
+                          closed_teams=frozenset() if agent.works_outside_hours else closed)
                 for agent in agents]
 
     def queue_snapshot(self) -> list[QueueEntry]:
@@ -380,16 +422,22 @@ class ChatService:
             (_queue_item(entry), {key: value for key, value in entry.summary.items() if key != "client_db_id"})
             for entry in entries))
         return {"conversations": conversations, "status": "online" if view.online else "away",
-                "load": view.load, "capacity": view.capacity, "at_capacity": view.load >= view.capacity}
+                "load": view.load, "capacity": view.capacity, "at_capacity": view.load >= view.capacity,
+                "closed_teams": sorted(set(view.teams) & set(view.closed_teams))}
 
-    def queued_conversations(self, entries: Sequence[QueueEntry] | None = None) -> list[dict[str, Any]]:
+    def queued_conversations(self, entries: Sequence[QueueEntry] | None = None,
+                             estimate: Callable[[tuple[str, str], int], dict[str, Any]] | None = None
+                             ) -> list[dict[str, Any]]:
         """Return every queued conversation as its visitor sees it, with its queue position.
 
         Each also carries "client_db_id", saying whom to tell; callers pop it.
         """
         conversations = []
         counters: dict[tuple[str, str], int] = {}
-        for entry in self.queue_snapshot() if entries is None else entries:
+        if estimate is None:
+            estimate = self.wait_estimator()
+        entries = self.queue_snapshot() if entries is None else entries
+        for entry in entries:
             summary = entry.summary
             segment = (summary["queue_language"], summary["team"])
             counters[segment] = counters.get(segment, 0) + 1
@@ -397,8 +445,44 @@ class ChatService:
                 "id": entry.conversation_id, "state": "queued", "language": summary["language"],
                 "team": summary["team"], "priority": summary["priority"], "queue_position": counters[segment],
                 "agent": None, "sla_due_at": summary["sla_due_at"], "created_at": summary["created_at"],
+                **estimate(segment, counters[segment]),
                 "client_db_id": summary["client_db_id"]})
         return conversations
+
+    def wait_estimator(self) -> Callable[[tuple[str, str], int], dict[str, Any]]:
+        """Return a function estimating the wait at a position of a (language, team) segment, from live capacity."""
+        now = self._clock()
+        present = self._state.present_agents()
+        with self._db() as session:
+            calendars = self._hours.load(session)
+            agents = session.scalars(select(Agent).where(Agent.id.in_(present))).all() if present else []
+            views = self._agent_views(session, agents, calendars)
+            handled = session.execute(
+                select(Conversation.team, Conversation.accepted_at, Conversation.closed_at)
+                .where(Conversation.state == "closed", Conversation.accepted_at.is_not(None))
+                .order_by(Conversation.closed_at.desc()).limit(HANDLING_SAMPLE)).all()
+        minutes_by_team: dict[str, list[float]] = {}
+        for team, accepted_at, closed_at in handled:
+            minutes_by_team.setdefault(team, []).append((closed_at - accepted_at).total_seconds() / 60)
+        cache: dict[tuple[str, str], tuple[int, int, int]] = {}
+
+        def estimate(segment: tuple[str, str], position: int) -> dict[str, Any]:
+            language, team = segment
+            if segment not in cache:
+                takers = [view for view in views
+                          if can_take(view, QueueItem(0, language, team), check_load=False) is None]
+                cache[segment] = (len(takers), sum(max(0, view.capacity - view.load) for view in takers),
+                                  sum(view.capacity for view in takers))
+            online, free, total = cache[segment]
+            samples = minutes_by_team.get(team)
+            calendar = calendars[team]
+            opened = is_open(calendar, now)
+            return estimate_wait(position=position, agents_online=online, free_slots=free, total_slots=total,
+                                 handling_minutes=sum(samples) / len(samples) if samples else None, now=now,
+                                 team_open=opened, next_opening=None if opened else next_opening(calendar, now)
+                                 ).as_dict()
+
+        return estimate
 
     def assigned(self, *, agent_id: int) -> list[dict[str, Any]]:
         """Return the agent's active conversations."""
@@ -441,6 +525,9 @@ class ChatService:
             raise ServiceError("forbidden", "This conversation needs a language or team you do not have.", status=403)
         if refusal == "not_online":
             raise ServiceError("not_online", "Set yourself online to accept conversations.", status=409)
+        if refusal == "team_closed":
+            raise ServiceError("team_closed", "This conversation's team is closed now; an admin can let you "
+                               "work outside hours.", status=409)
         # Reserve a slot first, atomically against capacity, so two accepts
         # at once cannot both squeeze into the agent's last slot.
         if not self._state.load_reserve(agent_id=agent_id, capacity=view.capacity):
@@ -532,6 +619,139 @@ class ChatService:
         self._events.publish(ConversationChanged(view, client_id=client_id, agent_ids=agents), QueueChanged())
         return view
 
+    # --- office hours, tiers and Here and now -----------------------------------
+    def ask_ai_until_opening(self, *, client_id: int) -> dict[str, Any]:
+        """Let the AI agent answer a conversation queued for a closed team until the team opens."""
+        now = self._clock()
+        with self._db.begin() as session:
+            conversation = self._open_for_client(session, client_id)
+            if conversation is None:
+                raise ServiceError("no_conversation", "There is no open conversation; send a message first.")
+            if conversation.state != "queued":
+                raise ServiceError("not_queued", "The AI can step in only while the conversation waits in the queue.",
+                                   status=409)
+            if is_open(self._hours.load(session)[conversation.team], now):
+                raise ServiceError("team_open", "The team is open; a person will answer shortly.", status=409)
+            # Conditional: an agent accepting at the same moment wins.
+            moved = session.execute(
+                update(Conversation).where(Conversation.id == conversation.id, Conversation.state == "queued")
+                .values(state="ai", ai_until_opening=True)).rowcount == 1
+            conversation_id = conversation.id
+        if not moved:
+            raise ServiceError("not_queued", "An agent has just taken the conversation.", status=409)
+        self._state.queue_remove(conversation_id=conversation_id)
+        view = self.conversation_for_visitor(conversation_id)
+        self._events.publish(ConversationChanged(view, client_id=client_id), QueueChanged())
+        self.on_ai_turn(conversation_id)
+        return view
+
+    def return_opened_from_ai(self) -> list[int]:
+        """Hand conversations the AI kept while their team was closed back to the queue of the now-open team."""
+        now = self._clock()
+        with self._db() as session:
+            calendars = self._hours.load(session)
+            candidates = session.execute(select(Conversation.id, Conversation.team).where(
+                Conversation.state == "ai", Conversation.ai_until_opening.is_(True))).all()
+        opened = [conversation_id for conversation_id, team in candidates if is_open(calendars[team], now)]
+        return [conversation_id for conversation_id in opened
+                if self.hand_to_humans(conversation_id=conversation_id, reason="team_open", note=False)]
+
+    def requeue(self, *, conversation_id: int) -> None:
+        """Put a queued conversation back in the shared queue with its current score, and tell everyone."""
+        with self._db() as session:
+            conversation = session.get(Conversation, conversation_id)
+            entry = self._queue_entry(session, conversation) if conversation and conversation.state == "queued" \
+                else None
+        self._sync_queue(conversation_id, entry)
+        self._events.publish(QueueChanged())
+
+    def retier_client(self, *, client_id: int) -> list[int]:
+        """Re-evaluate the tier of the client's queued conversations after a subscription change."""
+        now = self._clock()
+        changed = []
+        with self._db.begin() as session:
+            client = session.get(Client, client_id)
+            if client is None:
+                return []
+            priority = initial_priority(subscribed=client.has_active_subscription(now=now))
+            conversations = session.scalars(select(Conversation).where(
+                Conversation.client_id == client_id, Conversation.state == "queued",
+                Conversation.priority.in_(("subscribed", "standard")))).all()
+            for conversation in conversations:
+                if conversation.priority != priority:
+                    conversation.priority = priority
+                    self._apply_sla(conversation)
+                    changed.append(conversation.id)
+        for conversation_id in changed:
+            log.info("conversation %s re-tiered to %s", conversation_id, priority)
+            self.requeue(conversation_id=conversation_id)
+            self._events.publish(ConversationChanged(self.conversation_for_visitor(conversation_id),
+                                                     client_id=client_id))
+        return changed
+
+    def promote_here_and_now(self, *, conversation_id: int) -> bool:
+        """Move a paid conversation to the top tier of the technical queue and offer it to a specialist."""
+        now = self._clock()
+        with self._db.begin() as session:
+            # The conditional update is the arbiter: a conversation is promoted once.
+            promoted = session.execute(
+                update(Conversation).where(Conversation.id == conversation_id, Conversation.state != "closed",
+                                           Conversation.priority != "here_and_now")
+                .values(priority="here_and_now", team=HERE_AND_NOW_TEAM)).rowcount == 1
+            if not promoted:
+                return False
+            conversation = session.get(Conversation, conversation_id)
+            if conversation.state == "ai":
+                # A paid question goes to a person; the AI steps aside.
+                conversation.state = "queued"
+                conversation.ai_until_opening = False
+                if conversation.language not in panel_languages(session):
+                    conversation.queue_language = FALLBACK_LANGUAGE
+            if conversation.state == "queued":
+                conversation.queued_at = now
+            self._apply_sla(conversation, start=now)
+            notice = self._add_message(session, conversation, sender="system", event="here_and_now_confirmed",
+                                       created_at=now, text=self._catalog.text(
+                                           "here_and_now_confirmed", language=conversation.language))
+            session.flush()
+            notice_payload = message_view(notice)
+            client_id, state = conversation.client_id, conversation.state
+            item = QueueItem(conversation.id, conversation.queue_language, conversation.team)
+        self.requeue(conversation_id=conversation_id)
+        self._events.publish(MessagePosted(notice_payload, client_id=client_id, agent_id=None),
+                             ConversationChanged(self.conversation_for_visitor(conversation_id), client_id=client_id))
+        if state == "queued":
+            specialist = self._next_specialist(item)
+            if specialist is not None:
+                self._events.publish(HereAndNowOffered(agent_id=specialist, conversation_id=conversation_id))
+        return True
+
+    def here_and_now_specialist_online(self, *, conversation_id: int) -> bool:
+        """Return whether a technical specialist who could take this conversation is online now."""
+        with self._db() as session:
+            conversation = session.get(Conversation, conversation_id)
+            language = conversation.queue_language if conversation.language in panel_languages(session) \
+                else FALLBACK_LANGUAGE
+        item = QueueItem(conversation_id, language, HERE_AND_NOW_TEAM)
+        present = self._state.present_agents()
+        if not present:
+            return False
+        with self._db() as session:
+            agents = session.scalars(select(Agent).where(Agent.id.in_(present))).all()
+            return any(can_take(view, item, check_load=False) is None for view in self._agent_views(session, agents))
+
+    def _next_specialist(self, item: QueueItem) -> int | None:
+        """Return the online specialist who can take item with the most free slots, if any."""
+        present = self._state.present_agents()
+        if not present:
+            return None
+        with self._db() as session:
+            agents = session.scalars(select(Agent).where(Agent.id.in_(present))).all()
+            views = [view for view in self._agent_views(session, agents) if can_take(view, item) is None]
+        if not views:
+            return None
+        return max(views, key=lambda view: (view.capacity - view.load, -view.id)).id
+
     # --- repair -----------------------------------------------------------------
     def repair(self) -> None:
         """Rebuild the shared queue and agents' loads from the database, healing any drift."""
@@ -554,12 +774,18 @@ class ChatService:
             return self._visitor_view(session.get(Conversation, conversation_id))
 
     def _visitor_view(self, conversation: Conversation) -> dict[str, Any]:
-        position = self._queue_position(conversation.id) if conversation.state == "queued" else None
-        return conversation_view(conversation, queue_position=position)
+        view = conversation_view(conversation, queue_position=None)
+        if conversation.state == "queued":
+            view.update(self._queue_details(conversation.id))
+        return view
 
-    def _queue_position(self, conversation_id: int) -> int | None:
-        return next((queued["queue_position"] for queued in self.queued_conversations()
-                     if queued["id"] == conversation_id), None)
+    def _queue_details(self, conversation_id: int) -> dict[str, Any]:
+        """Return the visitor's queue position and wait estimate (position None when not in the queue)."""
+        queued = next((queued for queued in self.queued_conversations() if queued["id"] == conversation_id), None)
+        if queued is None:
+            return {"queue_position": None}
+        return {key: queued[key] for key in ("queue_position", "estimated_wait_minutes", "next_agent_expected_at",
+                                             "estimate_basis")}
 
     @staticmethod
     def _add_message(session: Session, conversation: Conversation, **fields: Any) -> Message:
@@ -611,6 +837,10 @@ class ChatService:
         if not new and conversation.state != "ai" and not (
                 conversation.state == "queued" and conversation.priority != "ai"):
             return  # With a human, or handed over by request: the language no longer routes.
+        if conversation.ai_until_opening:
+            return  # The AI helps until the team opens; the scheduler hands it back.
+        if conversation.state == "queued" and conversation.priority == "here_and_now":
+            return  # Paid for: neither language nor subscription moves it down.
         language = conversation.language
         if language == "und" or language in supported:
             target = (FALLBACK_LANGUAGE if language == "und" else language, "queued", human_priority)
@@ -620,9 +850,38 @@ class ChatService:
             return  # Handed to humans already; never back to the AI.
         queue_language, state, priority = target
         if (conversation.queue_language, conversation.state, conversation.priority) != target:
+            tier_changed = conversation.priority != priority
             conversation.queue_language, conversation.state, conversation.priority = queue_language, state, priority
             if state == "queued":
                 conversation.queued_at = now
+            if tier_changed or new:
+                self._apply_sla(conversation)
+
+    def _apply_sla(self, conversation: Conversation, *, start: datetime | None = None) -> None:
+        """Set the conversation's deadline, escalation point and warning from its tier, counted from arrival."""
+        schedule = self._sla.schedule(priority=conversation.priority, arrived_at=start or conversation.created_at)
+        conversation.sla_due_at = schedule.due_at
+        conversation.sla_escalate_at = schedule.escalate_at
+        conversation.sla_warn_at = schedule.warn_at
+        # A new deadline starts a new promise: aging and warning apply afresh.
+        conversation.sla_escalated_at = None
+        conversation.sla_warned_at = None
+
+    def _closed_team_notice(self, session: Session, conversation: Conversation, *, now: datetime) -> Message | None:
+        """Tell the visitor when a closed team opens, on their clock and in their language."""
+        calendar = self._hours.load(session)[conversation.team]
+        if is_open(calendar, now):
+            return None
+        opens_at = next_opening(calendar, now)
+        language = conversation.language if conversation.language != "und" else (
+            conversation.panel_language or FALLBACK_LANGUAGE)
+        if opens_at is None:
+            text = self._catalog.text("team_closed_no_opening", language=language)
+        else:
+            text = self._catalog.text("team_closed", language=language).format(
+                opens_at=format_opening(opens_at, zone=visitor_zone(conversation.visitor_timezone)))
+        return self._add_message(session, conversation, sender="system", event="team_closed", text=text,
+                                 created_at=now)
 
     def _queue_entry(self, session: Session, conversation: Conversation) -> QueueEntry:
         first = session.scalar(select(Message.text).where(
@@ -630,7 +889,8 @@ class ChatService:
         summary = queue_summary(conversation, preview=first or "")
         summary["client_db_id"] = conversation.client_id
         return QueueEntry(conversation_id=conversation.id,
-                          score=queue_score(priority=conversation.priority, sla_due_at=conversation.sla_due_at),
+                          score=queue_score(priority=conversation.priority, sla_due_at=conversation.sla_due_at,
+                                            escalated=conversation.sla_escalated_at is not None),
                           summary=summary)
 
     def _sync_queue(self, conversation_id: int, entry: QueueEntry | None) -> None:

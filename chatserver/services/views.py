@@ -90,6 +90,7 @@ def agent_view(agent: Agent) -> dict[str, Any]:
         "capacity": agent.capacity,
         "role": agent.role,
         "availability": agent.availability,
+        "works_outside_hours": agent.works_outside_hours,
     }
 
 

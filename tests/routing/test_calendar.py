@@ -535,3 +535,64 @@ def test_a_minimal_dict_is_closed_except_its_hours() -> None:
                                     weekly={6: ((time(0), END_OF_DAY),)})
     assert calendar_from_dict({"timezone": "UTC", "always_open": True}).always_open
     assert re.fullmatch(r"\d{2}:\d{2}", calendar_to_dict(calendar)["weekly"]["sun"][0][1])
+
+
+# Team status for the widget, read through an injectable clock.
+
+from chatserver.services.hours import format_opening, team_status, visitor_zone  # noqa: E402
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.mark.parametrize("zone, night, opens_local", [
+    # Berlin springs forward on 29 March: Monday 30 March 09:00 is 07:00 UTC, the Friday before 08:00 UTC.
+    (BERLIN, local(BERLIN, 2026, 3, 27, 18), local(BERLIN, 2026, 3, 30, 9)),
+    # New York falls back on 1 November: Monday 2 November 09:00 is 14:00 UTC, the Friday before 13:00 UTC.
+    (NEW_YORK, local(NEW_YORK, 2026, 10, 30, 18), local(NEW_YORK, 2026, 11, 2, 9)),
+])
+def test_team_status_follows_an_injected_clock_across_a_clock_change(zone: ZoneInfo, night: datetime,
+                                                                     opens_local: datetime) -> None:
+    calendar = office(zone.key)
+    clock = Clock(night.astimezone(UTC))
+    status = team_status(calendar, now=clock())
+    assert status["open"] is False
+    assert status["next_open_at"] == opens_local.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # Real time between the two: subtracting datetimes that share a tzinfo
+    # would count wall-clock time and miss the changed hour.
+    clock.advance(opens_local.astimezone(UTC) - night.astimezone(UTC) - timedelta(seconds=1))
+    assert team_status(calendar, now=clock())["open"] is False
+    clock.advance(timedelta(seconds=1))
+    assert team_status(calendar, now=clock()) == {"open": True, "next_open_at": status["next_open_at"],
+                                                  "timezone": zone.key, "always_open": False}
+
+
+def test_split_shift_with_a_holiday_and_a_special_opening_through_a_clock() -> None:
+    calendar = TeamCalendar(timezone="Europe/Berlin",
+                            weekly={day: ((time(8), time(12)), (time(14), time(18))) for day in range(5)},
+                            holidays=frozenset({date(2026, 12, 24)}), yearly_holidays=frozenset({(12, 25)}),
+                            special_openings={date(2026, 12, 27): ((time(10), time(12)),)})
+    clock = Clock(local(BERLIN, 2026, 12, 23, 12, 30).astimezone(UTC))  # the lunch break
+    assert team_status(calendar, now=clock())["next_open_at"] == "2026-12-23T13:00:00Z"
+    clock.now = local(BERLIN, 2026, 12, 23, 18).astimezone(UTC)
+    # Christmas Eve (one-off) and Christmas Day (yearly) are holidays; Saturday is closed;
+    # Sunday 27 opens specially.
+    assert team_status(calendar, now=clock())["next_open_at"] == "2026-12-27T09:00:00Z"
+
+
+def test_opening_times_are_told_on_the_visitor_clock() -> None:
+    opens = utc(2026, 3, 30, 7)
+    assert format_opening(opens, zone=visitor_zone("Asia/Tokyo")) == "2026-03-30 16:00 (Asia/Tokyo)"
+    assert format_opening(opens, zone=visitor_zone("America/New_York")) == "2026-03-30 03:00 (America/New_York)"
+    for unknown in (None, "", "Mars/Olympus", "localtime", "x" * 100, 42):
+        assert format_opening(opens, zone=visitor_zone(unknown)) == "2026-03-30 07:00 (UTC)"
