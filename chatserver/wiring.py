@@ -16,6 +16,7 @@ from .metrics import Metrics
 from .models import utcnow
 from .routing.sla import SlaPolicy
 from .services import AdminService, AuthService, ChatService, Services
+from .services.audit import AuditLog
 from .services.hours import HoursService
 from .services.payments import ManualProvider, PaymentProvider, PaymentService, StripeProvider
 from .services.sla import SlaService, SlaWebhook
@@ -41,6 +42,7 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any],
                          token_ttl=config["AGENT_TOKEN_TTL"], clock=clock),
         admin=AdminService(db=db, events=events, clock=clock),
         hours=hours,
+        audit=AuditLog(db=db, clock=clock),
         sla=SlaService(db=db, chat=chat, hours=hours, events=events, clock=clock,
                        refund_minutes=config["HERE_AND_NOW_REFUND_MINUTES"]),
         payments=PaymentService(db=db, provider=payment_provider(config), events=events, clock=clock,

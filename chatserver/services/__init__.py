@@ -36,6 +36,7 @@ class Services:
     ai: Any = None
     maintenance: Any = None
     metrics: Any = None
+    audit: Any = None
 
 
 def services() -> Services:
