@@ -286,6 +286,10 @@ export class Session {
     return ack;
   }
 
+  async rate(conversationId, rating, comment) {
+    return this.call("rate", { conversation_id: conversationId, rating, comment });
+  }
+
   // Ask for the paid urgent service; the ack carries the payment to complete.
   async hereAndNow() {
     return this.call("here_and_now", {});

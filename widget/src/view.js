@@ -156,7 +156,8 @@ export class Widget {
     this.offer = h("div", { class: "offer", "data-chat": "offer", hidden: true }, this.offerText,
       h("div", { class: "offer-buttons" }, this.payButton, this.cancelButton));
     this.offerNote = h("p", { class: "offer-note", "data-chat": "offer-note", role: "status", hidden: true });
-    const footer = h("footer", { class: "footer" }, this.offer, this.offerNote, this.askAiButton, this.urgentButton,
+    this.buildRating();
+    const footer = h("footer", { class: "footer" }, this.rating, this.offer, this.offerNote, this.askAiButton, this.urgentButton,
       this.humanButton, this.form);
 
     this.panel = h("section", {
@@ -330,6 +331,7 @@ export class Widget {
     this.cancelButton.textContent = t("here_and_now_cancel");
     this.renderHours();
     this.renderOffer();
+    this.renderRatingText();
     this.inputLabel.textContent = t("input_label");
     this.input.placeholder = t("placeholder");
     this.sendButton.setAttribute("aria-label", t("send"));
@@ -384,6 +386,7 @@ export class Widget {
     if (this.urgentButton.hidden) this.showOffer(false);
     if (!queued || conversation.priority === "here_and_now") this.offerNote.hidden = true;
     this.renderOffer();
+    this.renderRating();
     this.status.dataset.state = conversation ? conversation.state : "none";
   }
 
@@ -451,6 +454,87 @@ export class Widget {
     } finally {
       this.askAiButton.disabled = false;
     }
+  }
+
+  // --- rating a closed conversation ----------------------------------------------
+  buildRating() {
+    this.ratingPrompt = h("p", { id: "rate-prompt", class: "rate-prompt" });
+    this.stars = h("div", { class: "stars", role: "radiogroup", "aria-labelledby": "rate-prompt" });
+    for (let score = 1; score <= 5; score += 1) {
+      this.stars.append(h("button", {
+        type: "button", role: "radio", class: "star", "data-chat": "star", "data-score": String(score),
+        "aria-checked": "false", onclick: () => this.pickScore(score),
+      }, icon(ICONS.star, 26)));
+    }
+    this.ratingComment = h("textarea", { class: "rate-comment", "data-chat": "rate-comment", rows: 2, maxlength: 1000,
+      dir: "auto" });
+    this.ratingSend = h("button", { type: "button", class: "pay", "data-chat": "rate-send", disabled: true,
+      onclick: () => this.sendRating() });
+    this.ratingNote = h("p", { class: "offer-note", "data-chat": "rate-note", role: "status", hidden: true });
+    this.ratingForm = h("div", { class: "rate-form" }, this.stars, this.ratingComment, this.ratingSend);
+    this.rating = h("div", { class: "offer rating", "data-chat": "rating", hidden: true }, this.ratingPrompt,
+      this.ratingForm, this.ratingNote);
+    this.score = 0;
+  }
+
+  renderRatingText() {
+    const t = this.t;
+    this.ratingPrompt.textContent = t("rate_prompt");
+    for (const star of this.stars.children) {
+      const score = Number(star.dataset.score);
+      star.setAttribute("aria-label", t("rate_star", { count: score }));
+      star.title = t("rate_star", { count: score });
+    }
+    this.ratingComment.placeholder = t("rate_comment");
+    this.ratingComment.setAttribute("aria-label", t("rate_comment"));
+    this.ratingSend.textContent = t("rate_send");
+    if (this.ratingNote.dataset.key) this.ratingNote.textContent = t(this.ratingNote.dataset.key);
+  }
+
+  // Offered once per closed conversation that a person handled; a rating sent is remembered.
+  renderRating() {
+    const conversation = this.conversation;
+    const closed = Boolean(conversation && conversation.state === "closed");
+    const rated = closed && this.store.get("rated", []).includes(conversation.id);
+    if (closed && this.ratingFor !== conversation.id) {
+      this.ratingFor = conversation.id;
+      this.pickScore(0);
+      this.ratingComment.value = "";
+      this.ratingForm.hidden = false;
+      this.ratingNote.hidden = true;
+      delete this.ratingNote.dataset.key;
+    }
+    this.rating.hidden = !closed || (rated && this.ratingNote.hidden);
+  }
+
+  pickScore(score) {
+    this.score = score;
+    for (const star of this.stars.children) {
+      const value = Number(star.dataset.score);
+      star.setAttribute("aria-checked", String(value === score));
+      star.classList.toggle("lit", value <= score);
+    }
+    this.ratingSend.disabled = score === 0;
+  }
+
+  async sendRating() {
+    const conversationId = this.ratingFor;
+    this.ratingSend.disabled = true;
+    let key = "rate_failed";
+    try {
+      const ack = await this.session.rate(conversationId, this.score, this.ratingComment.value);
+      if (ack.ok) {
+        key = "rate_thanks";
+        this.store.set("rated", [...this.store.get("rated", []), conversationId].slice(-20));
+        this.ratingForm.hidden = true;
+      }
+    } catch {
+      // Offline: the visitor may try again.
+    }
+    this.ratingSend.disabled = this.score === 0;
+    this.ratingNote.dataset.key = key;
+    this.ratingNote.textContent = this.t(key);
+    this.ratingNote.hidden = false;
   }
 
   // --- Here and now ------------------------------------------------------------
