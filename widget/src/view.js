@@ -128,7 +128,7 @@ export class Widget {
     this.body = h("div", { class: "body" }, this.intro, this.log, this.typingLine);
 
     this.humanButton = h("button", { type: "button", class: "human", "data-chat": "human", hidden: true,
-      onclick: () => this.requestHuman() });
+      onclick: () => this.press(this.humanButton, () => this.session.requestHuman()) });
     this.inputLabel = h("label", { for: "input", class: "sr-only" });
     this.input = h("textarea", {
       id: "input", class: "input", "data-chat": "input", rows: 1, maxlength: 5000, dir: "auto",
@@ -147,7 +147,7 @@ export class Widget {
     this.form = h("form", { class: "composer", onsubmit: (event) => { event.preventDefault(); this.submit(); } },
       this.inputLabel, this.input, this.sendButton);
     this.askAiButton = h("button", { type: "button", class: "human", "data-chat": "ask-ai", hidden: true,
-      onclick: () => this.askAi() });
+      onclick: () => this.press(this.askAiButton, () => this.session.askAi()) });
     this.urgentButton = h("button", { type: "button", class: "urgent", "data-chat": "here-and-now", hidden: true,
       onclick: () => this.showOffer(true) });
     this.offerText = h("p", { class: "offer-text" });
@@ -390,14 +390,15 @@ export class Widget {
     this.status.dataset.state = conversation ? conversation.state : "none";
   }
 
-  async requestHuman() {
-    this.humanButton.disabled = true;
+  // A button that asks the server for one change of the conversation.
+  async press(button, call) {
+    button.disabled = true;
     try {
-      await this.session.requestHuman();
+      await call();
     } catch {
       this.onConnection("offline");
     } finally {
-      this.humanButton.disabled = false;
+      button.disabled = false;
     }
   }
 
@@ -443,17 +444,6 @@ export class Widget {
     this.hoursTimer = setTimeout(() => {
       this.loadLanguages().catch(() => this.scheduleHoursRefresh());
     }, delay);
-  }
-
-  async askAi() {
-    this.askAiButton.disabled = true;
-    try {
-      await this.session.askAi();
-    } catch {
-      this.onConnection("offline");
-    } finally {
-      this.askAiButton.disabled = false;
-    }
   }
 
   // --- rating a closed conversation ----------------------------------------------
