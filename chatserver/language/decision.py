@@ -23,6 +23,11 @@ can reason about it:
   UNKNOWN_MASS pseudo-vote for "can't tell").  A panel choice alone is
   confident (the visitor picked it), and stays so next to a
   stray short word; a browser language alone or a single short word is not.
+* Changing language (``should_reroute``) needs a confident decision for
+  another language, or a tentative one that has left the current language
+  behind (at most a quarter of the leader's share): the first message routes
+  the conversation however weak it is, and a guess like "bok" read as
+  Norwegian must not hold a Croatian visitor once they have written more.
 * Flip guarantee (checked by a randomised test): neutral messages have
   weight 0, and a single message of at most 6 letters (3 CJK characters)
   weighs < 0.17, so it cannot open a MIN_MARGIN lead for a language that was
@@ -52,6 +57,8 @@ __all__ = [
     "MIN_CONFIDENCE",
     "UNKNOWN_MASS",
     "MAX_CANDIDATES",
+    "ABANDON_RATIO",
+    "ABANDON_MIN_VOTES",
 ]
 
 # message_weight = 1 - exp(-(units / WEIGHT_SCALE_UNITS) ** 2): 5 letters ->
@@ -65,6 +72,11 @@ RECENCY_DECAY = 0.85
 MIN_MARGIN = 0.3
 MIN_CONFIDENCE = 0.5
 UNKNOWN_MASS = 0.15
+# should_reroute follows a tentative decision away from a language holding at
+# most 1/ABANDON_RATIO of the leader's share, when the leader has at least
+# ABANDON_MIN_VOTES votes (more than one short message can give).
+ABANDON_RATIO = 4.0
+ABANDON_MIN_VOTES = MIN_MARGIN
 # Candidates kept on a decision for the agent console.
 MAX_CANDIDATES = 5
 
@@ -84,6 +96,7 @@ class LanguageDecision:
     priors: tuple[tuple[str, str, float], ...] = ()
     messages_counted: int = 0  # visitor messages that carried language evidence
     messages_total: int = 0  # visitor messages considered
+    votes: float = 0.0  # the winner's votes (messages and priors), not a share
 
     def as_dict(self) -> dict[str, object]:
         """Return the decision as JSON-ready data for the agent console."""
@@ -242,6 +255,7 @@ def decide_language(
         priors=tuple(priors),
         messages_counted=len(evidence),
         messages_total=len(messages),
+        votes=round(best_votes, 4),
     )
 
 
@@ -301,10 +315,19 @@ def _explain(
 
 
 def should_reroute(*, current: str | None, decision: LanguageDecision) -> bool:
-    """Return True only when a confident decision names a language other than current."""
-    if not decision.confident or decision.language == UNDETERMINED:
+    """Return True when the decision names another language and either is confident or has left current behind."""
+    if decision.language == UNDETERMINED:
         return False
     if current is None:
-        return True
+        return decision.confident
     current_code = normalize_code(current) or current.strip().lower()
-    return decision.language != current_code
+    if decision.language == current_code:
+        return False
+    if decision.confident:
+        return True
+    # A conversation is first routed on its first message, however weak ("bok"
+    # read as Norwegian).  When the evidence since has all but abandoned that
+    # guess, staying would keep the visitor where nobody reads them: follow
+    # the leader, if it has more votes than a single short message can give.
+    current_share = dict(decision.candidates).get(current_code, 0.0)
+    return decision.votes >= ABANDON_MIN_VOTES and current_share * ABANDON_RATIO <= decision.confidence

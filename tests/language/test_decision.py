@@ -385,3 +385,29 @@ def test_explanation_is_one_sentence(detector: Detector, texts, panel, browser, 
     ).explanation
     assert explanation.startswith(expected), explanation
     assert explanation.endswith(".") and "\n" not in explanation
+
+
+def test_tentative_first_guess_is_left_when_the_evidence_abandons_it(detector: Detector) -> None:
+    # The first message routes the conversation however weak it is: "bok"
+    # (Croatian "hi") comes out as some other language, tentatively.
+    first = decide_language(messages=evidence(detector, "bok"))
+    assert not first.confident
+    later = decide_language(messages=evidence(detector, "bok", "nije mi stigao paket"))
+    assert later.language in ("hr", "sr", "bs") and later.language != first.language
+    assert should_reroute(current=first.language, decision=later)
+    # A guess the evidence still supports is kept until the evidence is confident.
+    split = LanguageDecision("no", 0.45, False, "Tentatively Norwegian.", candidates=(("no", 0.45), ("da", 0.4)), votes=0.9)
+    assert not should_reroute(current="da", decision=split)
+    # And a leader with fewer votes than a short message can give never moves it.
+    faint = LanguageDecision("sr", 0.5, False, "Tentatively Serbian.", candidates=(("sr", 0.5),), votes=0.2)
+    assert not should_reroute(current="no", decision=faint)
+
+
+def test_abandoned_language_is_followed_without_confidence() -> None:
+    leader = LanguageDecision("sr", 0.4, False, "Tentatively Serbian.", candidates=(("sr", 0.4), ("hr", 0.3), ("no", 0.03)), votes=0.5)
+    assert should_reroute(current="no", decision=leader)
+    # Not among the candidates at all: abandoned too.
+    assert should_reroute(current="fi", decision=leader)
+    # A sibling that is still close is not abandoned.
+    assert not should_reroute(current="hr", decision=leader)
+    assert not should_reroute(current=None, decision=leader)
