@@ -42,7 +42,7 @@ from typing import Mapping, Sequence
 
 from .cleaning import evidence_units
 from .detector import UNDETERMINED
-from .names import LANGUAGES, normalize_code
+from .names import LANGUAGES, normalize_code, readership
 
 __all__ = [
     "LanguageDecision",
@@ -73,8 +73,8 @@ MIN_MARGIN = 0.3
 MIN_CONFIDENCE = 0.5
 UNKNOWN_MASS = 0.15
 # should_reroute follows a tentative decision away from a language holding at
-# most 1/ABANDON_RATIO of the leader's share, when the leader has at least
-# ABANDON_MIN_VOTES votes (more than one short message can give).
+# most 1/ABANDON_RATIO of the leader's share, once the leader has
+# ABANDON_MIN_VOTES votes (a message of six letters gives less than 0.17).
 ABANDON_RATIO = 4.0
 ABANDON_MIN_VOTES = MIN_MARGIN
 # Candidates kept on a decision for the agent console.
@@ -96,7 +96,7 @@ class LanguageDecision:
     priors: tuple[tuple[str, str, float], ...] = ()
     messages_counted: int = 0  # visitor messages that carried language evidence
     messages_total: int = 0  # visitor messages considered
-    votes: float = 0.0  # the winner's votes (messages and priors), not a share
+    total_votes: float = 0.0  # all votes cast, messages and priors (shares are of this plus UNKNOWN_MASS)
 
     def as_dict(self) -> dict[str, object]:
         """Return the decision as JSON-ready data for the agent console."""
@@ -229,8 +229,22 @@ def decide_language(
         return (-item[1], preference.get(item[0], len(preference)), item[0])
 
     ranked = sorted(votes.items(), key=order)
-    best, best_votes = ranked[0]
-    runner_up_votes = max((count for code, count in votes.items() if code != best), default=0.0)
+    # The contest is between readerships (names.READERSHIPS): Croatian,
+    # Serbian and Bosnian votes add up, because what routing needs is an agent
+    # who reads the visitor.  Within the winning readership the visitor's own
+    # panel or browser language names the variant; without one, the member
+    # with most votes does.
+    readership_votes: dict[frozenset[str], float] = {}
+    for code, count in votes.items():
+        readership_votes[readership(code)] = readership_votes.get(readership(code), 0.0) + count
+    best = ranked[0][0]
+    best_readership = readership(best)
+    best_votes = readership_votes[best_readership]
+    if len(best_readership) > 1:
+        chosen = next((code for code in preference if code in best_readership), None)
+        if chosen is not None:
+            best = chosen
+    runner_up_votes = max((count for group, count in readership_votes.items() if group != best_readership), default=0.0)
     total = sum(votes.values()) + UNKNOWN_MASS
     confidence = best_votes / total
     confident = best_votes - runner_up_votes >= MIN_MARGIN and confidence >= MIN_CONFIDENCE
@@ -255,7 +269,7 @@ def decide_language(
         priors=tuple(priors),
         messages_counted=len(evidence),
         messages_total=len(messages),
-        votes=round(best_votes, 4),
+        total_votes=round(total - UNKNOWN_MASS, 4),
     )
 
 
@@ -288,9 +302,10 @@ def _explain(
     browser: Sequence[str],
 ) -> str:
     """Return one sentence telling an agent why best was chosen and what else was considered."""
-    supporting = sum(1 for scores, _ in evidence if max(scores, key=scores.__getitem__) == best)
+    family = readership(best)
+    supporting = sum(1 for scores, _ in evidence if max(scores, key=scores.__getitem__) in family)
     sources = []
-    if message_votes.get(best, 0.0) > 0 and supporting:
+    if any(message_votes.get(code, 0.0) > 0 for code in family) and supporting:
         plural = "message" if supporting == 1 else "messages"
         count = str(supporting) if supporting == len(evidence) else f"{supporting} of {len(evidence)}"
         sources.append(f"{count} {plural}" if supporting == len(evidence) else f"{count} messages")
@@ -300,12 +315,19 @@ def _explain(
         sources.append("the browser language")
     source = " and ".join(sources) if sources else "weak message evidence"
     sentence = f"{_display_name(best)} from {source} (confidence {confidence:.2f})"
-    runner_up = next(((code, share) for code, share in candidates if code != best), None)
+    if len(family) > 1:
+        siblings = " and ".join(_display_name(code) for code in sorted(family - {best}))
+        chooser = (
+            "the panel choice names" if panel == best else "the browser language names" if best in browser
+            else "the messages lean to"
+        )
+        sentence += f", read alike with {siblings}; {chooser} {_display_name(best)}"
+    runner_up = next(((code, share) for code, share in candidates if code not in family), None)
     if runner_up is not None and runner_up[1] >= 0.1:
         sentence += f", ahead of {_display_name(runner_up[0])} ({runner_up[1]:.2f})"
-    if panel is not None and panel != best:
+    if panel is not None and panel not in family:
         sentence += f"; the panel choice {_display_name(panel)} is outweighed"
-    elif panel is None and browser and browser[0] != best:
+    elif panel is None and browser and browser[0] not in family:
         sentence += f"; the browser language {_display_name(browser[0])} is outweighed"
     if not evidence:
         sentence += "; no message with language evidence yet"
@@ -315,19 +337,23 @@ def _explain(
 
 
 def should_reroute(*, current: str | None, decision: LanguageDecision) -> bool:
-    """Return True when the decision names another language and either is confident or has left current behind."""
+    """Return True when the decision names another readership and either is confident or has left current behind."""
     if decision.language == UNDETERMINED:
         return False
     if current is None:
         return decision.confident
     current_code = normalize_code(current) or current.strip().lower()
-    if decision.language == current_code:
+    if decision.language in readership(current_code):
+        # Croatian to Serbian is no change of readership: the agent who reads
+        # one reads the other, and moving queues would only cost the visitor.
         return False
     if decision.confident:
         return True
     # A conversation is first routed on its first message, however weak ("bok"
     # read as Norwegian).  When the evidence since has all but abandoned that
     # guess, staying would keep the visitor where nobody reads them: follow
-    # the leader, if it has more votes than a single short message can give.
-    current_share = dict(decision.candidates).get(current_code, 0.0)
-    return decision.votes >= ABANDON_MIN_VOTES and current_share * ABANDON_RATIO <= decision.confidence
+    # the leader, once it has more votes than one short message can give (so
+    # a single "danke" never moves anything).
+    current_share = sum(share for code, share in decision.candidates if code in readership(current_code))
+    leader_votes = decision.confidence * (decision.total_votes + UNKNOWN_MASS)
+    return leader_votes >= ABANDON_MIN_VOTES and current_share * ABANDON_RATIO <= decision.confidence
