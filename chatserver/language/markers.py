@@ -40,6 +40,8 @@ GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "bcms": ("hr", "sr", "bs"),
         "cyrillic": ("ru", "uk", "bg", "mk", "sr", "be"),
         "devanagari": ("hi", "mr", "ne"),
+        # Text in Han characters alone (kana decide Japanese by script).
+        "han": ("zh", "ja"),
     }
 )
 
@@ -288,6 +290,11 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"ў", ("be",)),
     # Marathi: ळ, and postpositions joined to the noun.
     (r"[ळॲ]|च्या|मध्ये|साठी|बद्दल|कडे(?=\s|$)|पर्यंत", ("mr",)),
+    # Han characters only one of Chinese and Japanese writes: simplified
+    # Chinese forms (们 这 说...) and traditional forms Japanese replaced
+    # (們 這 說...); Japanese shinjitai and kokuji (払 売 変 込 届...).
+    (r"[们这说订货还吗么请谢码让给该问题账户钱买卖东时间为对开关网页电话错误帮务记录设经过现发无們這說沒嗎麼讓錢賣幫號錄經發關對]", ("zh",)),
+    (r"[払売変済込帰気発続読験検険様対図広転単価円楽薬乗効戻応従覧関鉄駅働枠]", ("ja",)),
     # Nepali: postpositions and the plural joined to the noun.
     (r"\S(?:लाई|बाट|हरू)(?=\s|$)", ("ne",)),
 )

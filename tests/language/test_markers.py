@@ -65,6 +65,9 @@ def test_no_marker_names_a_whole_group() -> None:
         ("não é possível", GROUPS["ibero"], "pt"),
         ("cobráronme mal", GROUPS["ibero"], "gl"),
         ("barang belum sampai lagi", GROUPS["malay"], "ms"),
+        ("返金対応", GROUPS["han"], "ja"),
+        ("发票问题", GROUPS["han"], "zh"),
+        ("謝謝你的幫助", GROUPS["han"], "zh"),
     ],
 )
 def test_marker_hits_point_to_the_right_sibling(text: str, group: tuple[str, ...], winner: str) -> None:
