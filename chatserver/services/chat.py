@@ -445,6 +445,7 @@ class ChatService:
                 "id": entry.conversation_id, "state": "queued", "language": summary["language"],
                 "team": summary["team"], "priority": summary["priority"], "queue_position": counters[segment],
                 "agent": None, "sla_due_at": summary["sla_due_at"], "created_at": summary["created_at"],
+                "state_since": summary.get("waiting_since"),
                 **estimate(segment, counters[segment]),
                 "client_db_id": summary["client_db_id"]})
         return conversations

@@ -46,7 +46,19 @@ def conversation_view(conversation: Conversation, *, queue_position: int | None)
         "agent": agent_public(conversation.agent),
         "sla_due_at": iso(conversation.sla_due_at),
         "created_at": iso(conversation.created_at),
+        "state_since": iso(state_since(conversation)),
     }
+
+
+def state_since(conversation: Conversation) -> datetime | None:
+    """Return when the conversation entered its current state, so clients can drop a stale update."""
+    if conversation.state == "queued":
+        return conversation.queued_at or conversation.created_at
+    if conversation.state == "active":
+        return conversation.accepted_at
+    if conversation.state == "closed":
+        return conversation.closed_at
+    return None
 
 
 def queue_summary(conversation: Conversation, *, preview: str) -> dict[str, Any]:

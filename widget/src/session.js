@@ -200,6 +200,10 @@ export class Session {
     // A conversation event of the visitor's previous, closed conversation can
     // trail behind the opening of a new one.
     if (this.conversation && conversation.id < this.conversation.id) return;
+    // A queue refresh read before an accept can arrive after it: an update
+    // about a state entered earlier than the one shown is stale.
+    if (this.conversation && conversation.id === this.conversation.id
+        && Date.parse(conversation.state_since) < Date.parse(this.conversation.state_since)) return;
     this.conversation = conversation;
     this.remember();
     this.listener.conversation(conversation);
