@@ -87,7 +87,14 @@ class SubscriptionChanged:
     client_id: int
 
 
-Event = (SubscriptionChanged | MessagePosted | MessageDelta | Typing | ConversationChanged | QueueChanged | AgentChanged
+@dataclass(frozen=True)
+class AgentDeactivated:
+    """An admin deactivated an agent: their sockets are cut and their conversations requeued."""
+
+    agent_id: int
+
+
+Event = (AgentDeactivated | SubscriptionChanged | MessagePosted | MessageDelta | Typing | ConversationChanged | QueueChanged | AgentChanged
          | HereAndNowOffered | SlaWarning | SlaBreached | RefundDue)
 
 
