@@ -272,6 +272,19 @@ def test_the_console_resyncs_after_its_connection_drops(
     expect(page.locator('#log .msg[data-sender="visitor"] .text').last).to_have_text(missed["text"])
     expect(page.locator("#queue li", has_text=second["personal_id"])).to_be_visible()
 
+    # A server restart: the console signs its socket in again by itself and keeps working.
+    widget_world.server.stop()
+    expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
+    widget_world.server.start()
+    expect(page.locator("#connection")).to_have_attribute("data-state", "connected", timeout=30_000)
+    back = visitor(widget_world, first)  # the visitor's old connection died with the server
+    peers.append(back)
+    after = visitor_says(back, "Are you still there?")
+    expect(page.locator('#log .msg[data-sender="visitor"] .text').last).to_have_text(after["text"])
+    page.locator("#text").fill("Yes, still here: the server restarted for an update.")
+    page.locator("#text").press("Enter")
+    back.wait_for("message", lambda m: m["sender"] == "agent" and m["text"].startswith("Yes, still here"))
+
 
 def test_state_changing_requests_without_the_csrf_token_are_refused(widget_world: World, open_page) -> None:
     page = open_page()

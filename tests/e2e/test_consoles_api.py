@@ -206,6 +206,17 @@ def test_an_away_agent_hands_back_unanswered_conversations_after_the_grace_perio
     assert [c["id"] for c in conversations] == [answered["id"]]
 
 
+def test_an_agent_who_drops_off_hands_back_unanswered_conversations_after_the_grace_period(
+        world: World, peers: list[Peer]) -> None:
+    agent, agent_peer = open_agent(world, peers, languages=["en"])
+    client, visitor = open_visitor(world, peers)
+    say(visitor, "Hello, my invoice shows the wrong company address.")
+    conversation = take(agent_peer, client)
+    agent_peer.disconnect()  # the laptop lid closes
+    visitor.wait_for("message", lambda m: m.get("event") == "conversation_requeued", timeout=GRACE_SECONDS + 10)
+    assert visitor.latest("conversation", lambda c: c["id"] == conversation["id"])["state"] == "queued"
+
+
 def test_canned_responses_are_managed_by_admins_and_filtered_for_agents(world: World) -> None:
     created = world.admin.ok("POST", "/api/admin/canned", {"name": "Hours", "text": "We answer around the clock.",
                                                            "team": "support", "language": "en"}, status=201)
