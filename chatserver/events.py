@@ -94,7 +94,17 @@ class AgentDeactivated:
     agent_id: int
 
 
-Event = (AgentDeactivated | SubscriptionChanged | MessagePosted | MessageDelta | Typing | ConversationChanged | QueueChanged | AgentChanged
+@dataclass(frozen=True)
+class ConversationRated:
+    """A visitor rated a closed conversation; its agent and the admins hear it."""
+
+    rating: dict[str, Any]
+    client_id: int
+    agent_id: int | None
+
+
+Event = (AgentDeactivated | ConversationRated | SubscriptionChanged | MessagePosted | MessageDelta | Typing
+         | ConversationChanged | QueueChanged | AgentChanged
          | HereAndNowOffered | SlaWarning | SlaBreached | RefundDue)
 
 

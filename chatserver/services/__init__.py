@@ -37,6 +37,8 @@ class Services:
     maintenance: Any = None
     metrics: Any = None
     audit: Any = None
+    feedback: Any = None
+    reports: Any = None
 
 
 def services() -> Services:

@@ -1,14 +1,14 @@
 """The consoles: deactivated agents, the away grace period and canned responses
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0012
 Create Date: 2026-11-28
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0009"
-down_revision = "0008"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
