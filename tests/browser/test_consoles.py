@@ -102,6 +102,8 @@ def test_both_consoles_at_work(widget_world: World, open_page, peers: list[Peer]
     expect(admin_page.locator("#stat-queued")).to_have_text("3")
     expect(admin_page.locator("#stat-active")).to_have_text("1")
     expect(admin_page.locator("#agents-online")).to_contain_text(agent["name"])
+    expect(admin_page.locator("#breaches")).to_contain_text("No deadline missed.")
+    expect(admin_page.locator("#refunds")).to_contain_text("No refund due.")
     screenshot(admin_page, "admin")
 
 

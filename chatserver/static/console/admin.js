@@ -4,7 +4,7 @@
 // textContent (via Console.el).
 (function () {
   "use strict";
-  const { el, clear, api, toast, when } = window.Console;
+  const { el, clear, api, toast, when, TIERS } = window.Console;
   const $ = (id) => document.getElementById(id);
   const data = JSON.parse($("admin-data").textContent);
   const names = data.language_names;
@@ -50,6 +50,26 @@
         el("td", {}, agent.teams.map(teamName).join(", ")), el("td", {}, `${agent.load} of ${agent.capacity}`)));
     }
     if (!overview.agents_online.length) online.appendChild(el("tr", {}, el("td", { colspan: "4", class: "empty" }, "No agent is online.")));
+    const [{ breaches }, { payments }] = await Promise.all([api("GET", "/api/admin/sla/breaches"),
+                                                           api("GET", "/api/admin/payments?status=refund_due")]);
+    $("breach-count").textContent = String(breaches.length);
+    const breachRows = clear($("breaches"));
+    for (const breach of breaches.slice(0, 10)) {
+      breachRows.appendChild(el("tr", {}, el("td", {}, breach.client.name, el("span", { class: "muted mono" }, " " + breach.client.personal_id)),
+        el("td", {}, teamName(breach.team)), el("td", {}, TIERS[breach.priority] || breach.priority),
+        el("td", {}, when(breach.sla_due_at)), el("td", {}, when(breach.sla_breached_at)),
+        el("td", {}, breach.agent ? breach.agent.name : "Nobody yet")));
+    }
+    if (!breaches.length) breachRows.appendChild(el("tr", {}, el("td", { colspan: "6", class: "empty" }, "No deadline missed.")));
+    $("refund-count").textContent = String(payments.length);
+    const refundRows = clear($("refunds"));
+    for (const payment of payments.slice(0, 10)) {
+      refundRows.appendChild(el("tr", {}, el("td", { class: "mono" }, `#${payment.id} (${payment.provider})`),
+        el("td", {}, String(payment.conversation_id)),
+        el("td", {}, (payment.amount_cents / 100).toFixed(2) + " " + payment.currency.toUpperCase()),
+        el("td", {}, when(payment.refund_due_at))));
+    }
+    if (!payments.length) refundRows.appendChild(el("tr", {}, el("td", { colspan: "4", class: "empty" }, "No refund due.")));
     $("overview-updated").textContent = "Updated " + new Date().toLocaleTimeString();
   };
   // The overview is live: refreshed while it is on screen.

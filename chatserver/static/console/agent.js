@@ -82,6 +82,11 @@
     cue(true);
   });
 
+  // Admins' sockets hear SLA warnings, breaches and refunds due.
+  socket.on("sla_warning", (c) => { toast(`SLA warning: ${c.client.name} waits; reply due ${when(c.sla_due_at)}.`); cue(true); });
+  socket.on("sla_breach", (c) => { toast(`SLA missed: ${c.client.name} got no reply by ${when(c.sla_due_at)}.`); cue(true); });
+  socket.on("refund_due", (p) => toast(`Here-and-now payment #${p.id} is due for a refund: no specialist accepted in time.`));
+
   // --- queue -------------------------------------------------------------------
   function renderQueue(queue) {
     state.queue = queue.conversations;
