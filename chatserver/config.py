@@ -92,6 +92,13 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "EVENT_RATE_BURST": _float(env.get("EVENT_RATE_BURST"), 60),
         "EVENT_RATE_PER_SECOND": _float(env.get("EVENT_RATE_PER_SECOND"), 10),
         "AGENT_TOKEN_TTL": _int(env.get("AGENT_TOKEN_TTL"), 12 * 3600),
+        # Sign-in throttle: after this many failures for one email within the
+        # window (five times as many for one address), sign-ins are refused.
+        "LOGIN_MAX_FAILURES": _int(env.get("LOGIN_MAX_FAILURES"), 10),
+        "LOGIN_WINDOW_SECONDS": _float(env.get("LOGIN_WINDOW_SECONDS"), 900.0),
+        # An agent away or offline this long gets their unanswered
+        # conversations put back in the queue for someone else.
+        "AGENT_GRACE_SECONDS": _float(env.get("AGENT_GRACE_SECONDS"), 120.0),
         "PRESENCE_TTL": _float(env.get("PRESENCE_TTL"), 60.0),
         "HEARTBEAT_INTERVAL": _float(env.get("HEARTBEAT_INTERVAL"), 20.0),
         "REPAIR_INTERVAL": _float(env.get("REPAIR_INTERVAL"), 60.0),

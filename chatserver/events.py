@@ -88,6 +88,13 @@ class SubscriptionChanged:
 
 
 @dataclass(frozen=True)
+class AgentDeactivated:
+    """An admin deactivated an agent: their sockets are cut and their conversations requeued."""
+
+    agent_id: int
+
+
+@dataclass(frozen=True)
 class ConversationRated:
     """A visitor rated a closed conversation; its agent and the admins hear it."""
 
@@ -96,7 +103,8 @@ class ConversationRated:
     agent_id: int | None
 
 
-Event = (ConversationRated | SubscriptionChanged | MessagePosted | MessageDelta | Typing | ConversationChanged | QueueChanged | AgentChanged
+Event = (AgentDeactivated | ConversationRated | SubscriptionChanged | MessagePosted | MessageDelta | Typing
+         | ConversationChanged | QueueChanged | AgentChanged
          | HereAndNowOffered | SlaWarning | SlaBreached | RefundDue)
 
 

@@ -91,7 +91,26 @@ class Agent(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     # Admins let some agents go online while their teams are closed.
     works_outside_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Deactivated agents cannot sign in; their tokens and sockets are cut off.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # When the agent was first seen away or offline with conversations open;
+    # after AGENT_GRACE_SECONDS their unanswered conversations go back to the queue.
+    unavailable_since: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedResponse(Base):
+    """A reply agents insert with /name; for one team and language, or for all when those are None."""
+
+    __tablename__ = "canned_responses"
+    __table_args__ = (Index("ix_canned_responses_name", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(String(32), default=None)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Setting(Base):

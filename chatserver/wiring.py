@@ -9,7 +9,7 @@ from . import jobs
 from .ai import AIAgent, Budgets, OpenAIChatModel, PromptBuilder
 from .catalog import Catalog
 from .db import make_engine, make_sessionmaker
-from .events import EventBus, SubscriptionChanged
+from .events import AgentDeactivated, EventBus, SubscriptionChanged
 from .language import make_detector
 from .logs import log_event
 from .metrics import Metrics
@@ -34,17 +34,20 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any],
     catalog = Catalog(config["PROMPTS_DIR"])
     runner = jobs.JobRunner(state=state, spawn=spawn, workers={jobs.AI: config["AI_WORKERS"]},
                             limits={jobs.AI: config["AI_QUEUE_LIMIT"]})
-    hours = HoursService(db=db, events=events, clock=clock, default=config["TEAM_HOURS_DEFAULT"])
+    audit = AuditLog(db=db, clock=clock)
+    hours = HoursService(db=db, events=events, clock=clock, default=config["TEAM_HOURS_DEFAULT"], audit=audit)
     chat = ChatService(db=db, state=state, detector=make_detector(config["LANGUAGE_DETECTOR"]), events=events,
                        catalog=catalog, clock=clock, sla=sla_policy(config), hours=hours,
                        max_message_length=config["MAX_MESSAGE_LENGTH"], presence_ttl=config["PRESENCE_TTL"])
     container = Services(
         db=db, engine=engine, state=state, events=events, jobs=runner, clock=clock, chat=chat,
         auth=AuthService(db=db, secret_key=config["SECRET_KEY"], identity_secret=config["IDENTITY_SECRET"],
-                         token_ttl=config["AGENT_TOKEN_TTL"], clock=clock),
-        admin=AdminService(db=db, events=events, clock=clock),
+                         token_ttl=config["AGENT_TOKEN_TTL"], clock=clock, state=state,
+                         login_max_failures=config["LOGIN_MAX_FAILURES"],
+                         login_window_seconds=config["LOGIN_WINDOW_SECONDS"]),
+        admin=AdminService(db=db, events=events, clock=clock, audit=audit),
         hours=hours,
-        audit=AuditLog(db=db, clock=clock),
+        audit=audit,
         feedback=FeedbackService(db=db, events=events, clock=clock, window_days=config["RATING_WINDOW_DAYS"]),
         reports=ReportService(db=db, clock=clock),
         sla=SlaService(db=db, chat=chat, hours=hours, events=events, clock=clock,
@@ -56,6 +59,9 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any],
     )
     events.subscribe(lambda event: chat.retier_client(client_id=event.client_id)
                      if isinstance(event, SubscriptionChanged) else None)
+    # A deactivated agent's conversations go straight back to the queue.
+    events.subscribe(lambda event: chat.release_agent(agent_id=event.agent_id)
+                     if isinstance(event, AgentDeactivated) else None)
     if config["SLA_WEBHOOK_URL"]:
         if not config["SLA_WEBHOOK_SECRET"]:
             raise ValueError("SLA_WEBHOOK_URL needs SLA_WEBHOOK_SECRET to sign its requests")

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from . import authz
 from .api import api
+from .consoles import consoles
 from .demo import demo
 from .errors import init_app as init_errors
 from .reports import reports
@@ -12,8 +14,10 @@ from .widget import widget
 
 
 def init_app(app: Flask) -> None:
+    authz.init_app(app)
     app.register_blueprint(api)
     app.register_blueprint(demo)
+    app.register_blueprint(consoles)
     app.register_blueprint(widget)
     app.register_blueprint(webhooks)
     app.register_blueprint(reports)

@@ -1,8 +1,6 @@
 """The REST API (docs/protocol.md)."""
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
@@ -12,6 +10,7 @@ from ..services import services
 from ..services.admin import language_entry
 from ..services.errors import ServiceError
 from ..services.views import agent_view, client_view
+from .authz import require_agent
 
 api = Blueprint("api", __name__)
 
@@ -21,25 +20,6 @@ def json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ServiceError("invalid", "The request body must be a JSON object.")
     return body
-
-
-def require_agent(*, admin: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Require a bearer token; with admin=True, an admin's."""
-
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                raise ServiceError("unauthorized", "Send Authorization: Bearer <token>.", status=401)
-            g.agent = services().auth.agent_from_token(token.strip())
-            if admin and g.agent.role != "admin":
-                raise ServiceError("forbidden", "Admins only.", status=403)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 @api.get("/healthz")
@@ -76,7 +56,7 @@ def login():
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str):
         raise ServiceError("invalid", "email and password are required strings.")
-    token, agent = services().auth.login(email=email, password=password)
+    token, agent = services().auth.login(email=email, password=password, remote=request.remote_addr)
     return jsonify(token=token, agent=agent_view(agent))
 
 
@@ -112,19 +92,21 @@ def get_calendar(team: str):
 @api.put("/api/admin/calendars/<team>")
 @require_agent(admin=True)
 def put_calendar(team: str):
-    return jsonify(calendar=services().hours.set_calendar(team=team, calendar=json_body()))
+    return jsonify(calendar=services().hours.set_calendar(team=team, calendar=json_body(), actor=g.agent))
 
 
 @api.patch("/api/admin/agents/<int:agent_id>")
 @require_agent(admin=True)
 def patch_agent(agent_id: int):
-    body = json_body()
-    unknown = set(body) - {"works_outside_hours"}
-    if unknown:
-        raise ServiceError("invalid", f"Only works_outside_hours can be changed here, not {', '.join(sorted(unknown))}.")
-    agent = services().admin.set_agent_outside_hours(agent_id=agent_id,
-                                                     works_outside_hours=body.get("works_outside_hours"))
+    agent = services().admin.update_agent(agent_id=agent_id, changes=json_body(), actor=g.agent)
     return jsonify(agent_view(agent))
+
+
+@api.post("/api/admin/agents/<int:agent_id>/password")
+@require_agent(admin=True)
+def reset_password(agent_id: int):
+    services().admin.reset_password(agent_id=agent_id, password=json_body().get("password"), actor=g.agent)
+    return jsonify(status="reset")
 
 
 @api.put("/api/admin/clients/<personal_id>/subscription")
@@ -134,7 +116,8 @@ def put_subscription(personal_id: str):
     if "subscription_active_until" not in body:
         raise ServiceError("invalid", "subscription_active_until is required (a date-time, or null for none).")
     client = services().admin.set_subscription(personal_id=personal_id,
-                                               subscription_active_until=body["subscription_active_until"])
+                                               subscription_active_until=body["subscription_active_until"],
+                                               actor=g.agent)
     return jsonify(client_view(client, now=services().clock()))
 
 
@@ -168,7 +151,7 @@ def get_languages():
 @api.put("/api/admin/languages")
 @require_agent(admin=True)
 def put_languages():
-    codes = services().admin.set_languages(languages=json_body().get("languages"))
+    codes = services().admin.set_languages(languages=json_body().get("languages"), actor=g.agent)
     return jsonify(languages=[language_entry(code) for code in codes])
 
 
@@ -179,7 +162,7 @@ def create_agent():
     agent = services().admin.create_agent(
         email=body.get("email"), name=body.get("name"), password=body.get("password"),
         languages=body.get("languages"), teams=body.get("teams"), capacity=body.get("capacity", 3),
-        role=body.get("role", "agent"))
+        role=body.get("role", "agent"), actor=g.agent)
     return jsonify(agent_view(agent)), 201
 
 
@@ -194,7 +177,8 @@ def list_agents():
 def create_client():
     body = json_body()
     client = services().admin.create_client(email=body.get("email"), name=body.get("name"),
-                                            subscription_active_until=body.get("subscription_active_until"))
+                                            subscription_active_until=body.get("subscription_active_until"),
+                                            actor=g.agent)
     return jsonify(client_view(client, now=services().clock())), 201
 
 
@@ -202,4 +186,68 @@ def create_client():
 @require_agent(admin=True)
 def list_clients():
     now = services().clock()
-    return jsonify(clients=[client_view(client, now=now) for client in services().admin.list_clients()])
+    query = request.args.get("q")
+    clients = services().admin.list_clients() if query is None else services().admin.search_clients(query=query)
+    return jsonify(clients=[client_view(client, now=now) for client in clients])
+
+
+@api.get("/api/agents")
+@require_agent()
+def directory():
+    return jsonify(agents=services().chat.directory())
+
+
+@api.get("/api/canned")
+@require_agent()
+def canned_for_me():
+    return jsonify(canned=services().admin.canned_for(agent=g.agent))
+
+
+@api.get("/api/admin/canned")
+@require_agent(admin=True)
+def list_canned():
+    return jsonify(canned=services().admin.list_canned())
+
+
+@api.post("/api/admin/canned")
+@require_agent(admin=True)
+def create_canned():
+    return jsonify(services().admin.create_canned(body=json_body(), actor=g.agent)), 201
+
+
+@api.put("/api/admin/canned/<int:canned_id>")
+@require_agent(admin=True)
+def update_canned(canned_id: int):
+    return jsonify(services().admin.update_canned(canned_id=canned_id, body=json_body(), actor=g.agent))
+
+
+@api.delete("/api/admin/canned/<int:canned_id>")
+@require_agent(admin=True)
+def delete_canned(canned_id: int):
+    services().admin.delete_canned(canned_id=canned_id, actor=g.agent)
+    return "", 204
+
+
+@api.get("/api/admin/overview")
+@require_agent(admin=True)
+def overview():
+    container = services()
+    present = container.state.present_agents()
+    statuses = container.state.agent_statuses(agent_ids=present)
+    return jsonify(**container.chat.overview(),
+                   languages=container.admin.language_staffing(present=present, statuses=statuses))
+
+
+@api.get("/api/admin/audit")
+@require_agent(admin=True)
+def audit_log():
+    def number(name: str, default: int | None) -> int | None:
+        value = request.args.get(name)
+        if value is None:
+            return default
+        if not value.isdigit() or len(value) > 9:
+            raise ServiceError("invalid", f"{name} must be a positive integer.")
+        return int(value)
+
+    return jsonify(entries=services().audit.entries(limit=number("limit", 100), before_id=number("before_id", None),
+                                                    action=request.args.get("action") or None))

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from ..services import services
 from ..services.errors import ServiceError
 from ..services.reports import parse_filter
-from .api import require_agent
+from .authz import require_agent
 
 reports = Blueprint("reports", __name__)
 

@@ -55,7 +55,8 @@ def subscription():
     if event_id is not None and not container.admin.record_webhook(provider="subscription", event_id=event_id):
         return jsonify(status="duplicate")
     client = container.admin.set_subscription(personal_id=data["personal_id"],
-                                              subscription_active_until=data["subscription_active_until"])
+                                              subscription_active_until=data["subscription_active_until"],
+                                              source="billing_webhook")
     return jsonify(status="applied", personal_id=client.personal_id,
                    subscription_active=client.has_active_subscription(now=container.clock()))
 

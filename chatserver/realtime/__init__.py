@@ -20,11 +20,13 @@ def init_app(app: Flask, socketio: SocketIO) -> None:
     agents = AgentNamespace(AGENT, limiter=Limiter(rates), metrics=container.metrics)
     socketio.on_namespace(VisitorNamespace(VISITOR, limiter=Limiter(rates), metrics=container.metrics))
     socketio.on_namespace(agents)
-    container.events.subscribe(Broadcaster(socketio=socketio, chat=container.chat))
+    container.events.subscribe(Broadcaster(socketio=socketio, chat=container.chat,
+                                           disconnect_agent=agents.disconnect_agent))
     container.maintenance = Maintenance(
         socketio=socketio, chat=container.chat, state=container.state, agents=agents, ai=container.ai,
         sla=container.sla, heartbeat_interval=app.config["HEARTBEAT_INTERVAL"],
-        repair_interval=app.config["REPAIR_INTERVAL"], sla_interval=app.config["SLA_CHECK_INTERVAL"])
+        repair_interval=app.config["REPAIR_INTERVAL"], sla_interval=app.config["SLA_CHECK_INTERVAL"],
+        grace_seconds=app.config["AGENT_GRACE_SECONDS"])
 
 
 def start(app: Flask) -> None:

@@ -83,6 +83,19 @@ class AgentNamespace(GuardedNamespace):
                                                       conversation_id=data.get("conversation_id"))}
 
     @event
+    def on_transfer(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {"conversation": services().chat.transfer(agent_id=identity["agent_id"],
+                                                         conversation_id=data.get("conversation_id"),
+                                                         to_agent_id=data.get("to_agent_id"),
+                                                         to_team=data.get("to_team"))}
+
+    def disconnect_agent(self, agent_id: int) -> None:
+        """Cut this process's sockets of an agent (deactivated); other processes do it on their heartbeat."""
+        for sid, connected_agent in list(self.local_connections.items()):
+            if connected_agent == agent_id:
+                self.socketio.server.disconnect(sid, namespace=self.namespace)
+
+    @event
     def on_mark_paid(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return {"payment": services().payments.mark_paid(agent_id=identity["agent_id"],
                                                          payment_id=data.get("payment_id"))}

@@ -7,7 +7,8 @@ from typing import Any
 
 from flask_socketio import SocketIO
 
-from ..events import (AgentChanged, ConversationChanged, ConversationRated, HereAndNowOffered, MessageDelta, MessagePosted,
+from ..events import (AgentChanged, AgentDeactivated, ConversationChanged, ConversationRated, HereAndNowOffered,
+                      MessageDelta, MessagePosted,
                       QueueChanged, RefundDue, SlaBreached, SlaWarning, Typing)
 from ..services.chat import ChatService
 from .agent import ADMINS_ROOM, agent_room
@@ -22,8 +23,10 @@ AGENT = "/agent"
 class Broadcaster:
     """Emit messages and conversation changes at once; coalesce queue refreshes."""
 
-    def __init__(self, *, socketio: SocketIO, chat: ChatService, queue_delay: float = 0.05):
+    def __init__(self, *, socketio: SocketIO, chat: ChatService, queue_delay: float = 0.05,
+                 disconnect_agent: Any = None):
         self._socketio = socketio
+        self._disconnect_agent = disconnect_agent
         self._chat = chat
         self._queue_delay = queue_delay
         self._lock = threading.Lock()
@@ -49,6 +52,9 @@ class Broadcaster:
                 self._emit("conversation", event.conversation, agent_room(agent_id), AGENT)
         elif isinstance(event, QueueChanged):
             self._schedule(positions=True)
+        elif isinstance(event, AgentDeactivated):
+            if self._disconnect_agent is not None:
+                self._disconnect_agent(event.agent_id)
         elif isinstance(event, AgentChanged):
             self._schedule(positions=False)
         elif isinstance(event, HereAndNowOffered):

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 REPAIR_LOCK = "repair"
 SLA_LOCK = "sla"
+GRACE_LOCK = "agent-grace"
 
 
 class Maintenance:
@@ -25,7 +26,7 @@ class Maintenance:
 
     def __init__(self, *, socketio: SocketIO, chat: ChatService, state: SharedState, agents: AgentNamespace,
                  ai: AIAgent, sla: SlaService, heartbeat_interval: float, repair_interval: float,
-                 sla_interval: float):
+                 sla_interval: float, grace_seconds: float = 120.0):
         self._ai = ai
         self._socketio = socketio
         self._chat = chat
@@ -35,6 +36,9 @@ class Maintenance:
         self._repair_interval = repair_interval
         self._sla = sla
         self._sla_interval = sla_interval
+        self._grace_seconds = grace_seconds
+        # Checked a few times per grace period, so a requeue comes at most a quarter late.
+        self._grace_interval = min(15.0, max(0.5, grace_seconds / 4))
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def start(self) -> None:
@@ -42,6 +46,24 @@ class Maintenance:
         self._socketio.start_background_task(self._heartbeats)
         self._socketio.start_background_task(self._repairs)
         self._socketio.start_background_task(self._sla_checks)
+        self._socketio.start_background_task(self._grace_checks)
+
+    def check_grace(self) -> None:
+        # One process sweeps; the requeue itself is a conditional update, so a lapsed lease is harmless.
+        if not self._state.lock_acquire(name=GRACE_LOCK, owner=self._owner, ttl=max(self._grace_interval * 2, 10)):
+            return
+        try:
+            self._chat.sweep_unavailable(grace_seconds=self._grace_seconds)
+        finally:
+            self._state.lock_release(name=GRACE_LOCK, owner=self._owner)
+
+    def _grace_checks(self) -> None:
+        while True:
+            self._socketio.sleep(self._grace_interval)
+            try:
+                self.check_grace()
+            except Exception:
+                log.exception("agent grace check failed")
 
     def check_sla(self) -> None:
         # The lock saves duplicate reads; correctness comes from the
@@ -68,8 +90,13 @@ class Maintenance:
         while True:
             self._socketio.sleep(self._heartbeat_interval)
             try:
-                for connection_id, agent_id in list(self._agents.local_connections.items()):
-                    self._chat.agent_heartbeat(agent_id=agent_id, connection_id=connection_id)
+                connections = list(self._agents.local_connections.items())
+                # An agent deactivated through another process loses its sockets here.
+                for agent_id in self._chat.inactive_among(agent_ids={agent_id for _, agent_id in connections}):
+                    self._agents.disconnect_agent(agent_id)
+                for connection_id, agent_id in connections:
+                    if connection_id in self._agents.local_connections:
+                        self._chat.agent_heartbeat(agent_id=agent_id, connection_id=connection_id)
             except Exception:
                 log.exception("presence heartbeat failed")
 

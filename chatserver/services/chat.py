@@ -620,6 +620,190 @@ class ChatService:
         self._events.publish(ConversationChanged(view, client_id=client_id, agent_ids=agents), QueueChanged())
         return view
 
+    # --- transfer, release and the away grace period ----------------------------
+    def transfer(self, *, agent_id: int, conversation_id: Any, to_agent_id: Any = None,
+                 to_team: Any = None) -> dict[str, Any]:
+        """Hand an active conversation to another agent, or back to the queue of another team."""
+        conversation_id = self._conversation_id(conversation_id)
+        if (to_agent_id is None) == (to_team is None):
+            raise ServiceError("invalid", "Give exactly one of to_agent_id or to_team.")
+        if to_team is not None and to_team not in TEAMS:
+            raise ServiceError("invalid", f"to_team must be one of: {', '.join(TEAMS)}.")
+        if to_agent_id is not None:
+            to_agent_id = positive_id(to_agent_id, field="to_agent_id")
+        with self._db() as session:
+            conversation = session.get(Conversation, conversation_id)
+            caller = session.get(Agent, agent_id)
+            if conversation is None:
+                raise ServiceError("not_found", "No such conversation.", status=404)
+            if conversation.agent_id != agent_id and caller.role != "admin":
+                raise ServiceError("forbidden", "Only the assigned agent or an admin may transfer this "
+                                   "conversation.", status=403)
+            if conversation.state != "active":
+                raise ServiceError("not_active", "Only a conversation with an agent can be transferred.", status=409)
+            current = conversation.agent_id
+            target_view = None
+            if to_agent_id is not None:
+                target = session.get(Agent, to_agent_id)
+                if target is None or not target.active:
+                    raise ServiceError("not_found", "No such agent.", status=404)
+                if to_agent_id == current:
+                    raise ServiceError("invalid", "The conversation is already with this agent.")
+                target_view = self._agent_views(session, [target])[0]
+                refusal = can_take(target_view, QueueItem(conversation.id, conversation.queue_language,
+                                                          conversation.team), check_load=False)
+                if refusal == "forbidden":
+                    raise ServiceError("forbidden", f"{target.name} does not work in this conversation's "
+                                       "language or team; transfer to a team instead.", status=403)
+                if refusal is not None:
+                    raise ServiceError("unavailable", f"{target.name} cannot take conversations now.", status=409)
+        if to_agent_id is not None:
+            if not self._state.load_reserve(agent_id=to_agent_id, capacity=target_view.capacity):
+                raise ServiceError("at_capacity", "That agent is at capacity.", status=409)
+            now = self._clock()
+            try:
+                with self._db.begin() as session:
+                    moved = session.execute(
+                        update(Conversation).where(Conversation.id == conversation_id,
+                                                   Conversation.state == "active", Conversation.agent_id == current)
+                        .values(agent_id=to_agent_id, accepted_at=now)).rowcount == 1
+                    if moved:
+                        self._add_transfer_notice(session, conversation_id, "conversation_transferred", now)
+            except Exception:
+                self._state.load_release(agent_id=to_agent_id)
+                raise
+            if not moved:
+                self._state.load_release(agent_id=to_agent_id)
+                raise ServiceError("conflict", "The conversation changed meanwhile; try again.", status=409)
+            self._state.load_release(agent_id=current)
+            log.info("conversation %s transferred from agent %s to agent %s", conversation_id, current, to_agent_id)
+            return self._after_reassignment(conversation_id, agent_ids=(current, to_agent_id))
+        with self._db.begin() as session:
+            moved = self._requeue_active(session, conversation_id, expected_agent=current, team=to_team)
+        if not moved:
+            raise ServiceError("conflict", "The conversation changed meanwhile; try again.", status=409)
+        self._state.load_release(agent_id=current)
+        log.info("conversation %s transferred from agent %s to team %s", conversation_id, current, to_team)
+        return self._after_reassignment(conversation_id, agent_ids=(current,))
+
+    def _add_transfer_notice(self, session: Session, conversation_id: int, event: str, now: datetime) -> None:
+        conversation = session.get(Conversation, conversation_id)
+        self._add_message(session, conversation, sender="system", event=event, created_at=now,
+                          text=self._catalog.text(event, language=conversation.language))
+
+    def _requeue_active(self, session: Session, conversation_id: int, *, expected_agent: int,
+                        team: str | None = None, unanswered_only: bool = False) -> bool:
+        """Put an active conversation back in the queue (of team, when given); False if it changed meanwhile."""
+        now = self._clock()
+        condition = [Conversation.id == conversation_id, Conversation.state == "active",
+                     Conversation.agent_id == expected_agent]
+        if unanswered_only:
+            condition.append(Conversation.first_response_at.is_(None))
+        values: dict[str, Any] = {"state": "queued", "agent_id": None, "accepted_at": None, "queued_at": now}
+        if team is not None:
+            values["team"] = team
+        if session.execute(update(Conversation).where(*condition).values(**values)).rowcount != 1:
+            return False
+        self._add_transfer_notice(session, conversation_id, "conversation_requeued", now)
+        return True
+
+    def _after_reassignment(self, conversation_id: int, *, agent_ids: tuple[int, ...]) -> dict[str, Any]:
+        """Sync the queue, tell the visitor and the agents involved; return the conversation as agents see it."""
+        with self._db() as session:
+            conversation = session.get(Conversation, conversation_id)
+            entry = self._queue_entry(session, conversation) if conversation.state == "queued" else None
+            notice = session.scalar(select(Message).where(Message.conversation_id == conversation_id)
+                                    .order_by(Message.seq.desc()).limit(1))
+            notice_payload = message_view(notice)
+            agent_payload = agent_conversation_view(conversation)
+            client_id, assigned = conversation.client_id, conversation.agent_id
+        self._sync_queue(conversation_id, entry)
+        self._events.publish(
+            MessagePosted(notice_payload, client_id=client_id, agent_id=assigned),
+            ConversationChanged(self.conversation_for_visitor(conversation_id), client_id=client_id,
+                                agent_ids=tuple(dict.fromkeys(agent_ids))),
+            QueueChanged())
+        return agent_payload
+
+    def release_agent(self, *, agent_id: int, unanswered_only: bool = False) -> list[int]:
+        """Return the agent's active conversations (only those without a reply, if asked) to the queue."""
+        with self._db() as session:
+            ids = session.scalars(select(Conversation.id).where(
+                Conversation.agent_id == agent_id, Conversation.state == "active")).all()
+        released = []
+        for conversation_id in ids:
+            with self._db.begin() as session:
+                moved = self._requeue_active(session, conversation_id, expected_agent=agent_id,
+                                             unanswered_only=unanswered_only)
+            if moved:
+                self._state.load_release(agent_id=agent_id)
+                released.append(conversation_id)
+                log.info("conversation %s returned to the queue from agent %s", conversation_id, agent_id)
+                self._after_reassignment(conversation_id, agent_ids=(agent_id,))
+        return released
+
+    def sweep_unavailable(self, *, grace_seconds: float) -> list[int]:
+        """Requeue unanswered conversations of agents away or offline for longer than the grace period."""
+        now = self._clock()
+        present = self._state.present_agents()
+        with self._db() as session:
+            holders = session.scalars(select(Agent).where(Agent.id.in_(
+                select(Conversation.agent_id).where(Conversation.state == "active",
+                                                    Conversation.first_response_at.is_(None))))).all()
+            statuses = self._state.agent_statuses(agent_ids=[agent.id for agent in holders])
+            waiting = [(agent.id, agent.unavailable_since, agent.id in present
+                        and statuses.get(agent.id, agent.availability) == "online") for agent in holders]
+        released: list[int] = []
+        for holder_id, since, available in waiting:
+            if available:
+                if since is not None:
+                    self._mark_unavailable(holder_id, None)
+                continue
+            if since is None:
+                self._mark_unavailable(holder_id, now)
+            elif (now - since).total_seconds() >= grace_seconds:
+                released += self.release_agent(agent_id=holder_id, unanswered_only=True)
+                self._mark_unavailable(holder_id, None)
+        return released
+
+    def _mark_unavailable(self, agent_id: int, since: datetime | None) -> None:
+        with self._db.begin() as session:
+            session.execute(update(Agent).where(Agent.id == agent_id).values(unavailable_since=since))
+
+    def inactive_among(self, *, agent_ids: set[int]) -> list[int]:
+        """Return which of the given agents are deactivated (or gone)."""
+        if not agent_ids:
+            return []
+        with self._db() as session:
+            active = set(session.scalars(select(Agent.id).where(Agent.id.in_(agent_ids), Agent.active.is_(True))))
+        return sorted(agent_ids - active)
+
+    def directory(self) -> list[dict[str, Any]]:
+        """Return every active agent with whether they are online now, for transfers."""
+        with self._db() as session:
+            agents = session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name)).all()
+            views = {view.id: view for view in self._agent_views(session, agents)}
+            return [{"id": agent.id, "name": agent.name, "languages": list(agent.languages),
+                     "teams": list(agent.teams), "online": views[agent.id].online,
+                     "load": views[agent.id].load, "capacity": agent.capacity} for agent in agents]
+
+    def overview(self) -> dict[str, Any]:
+        """Return the live picture admins watch: queue per language and team, agents online, AI conversations."""
+        entries = self.queue_snapshot()
+        by_language: dict[str, int] = {}
+        by_team: dict[str, int] = {}
+        for entry in entries:
+            by_language[entry.summary["queue_language"]] = by_language.get(entry.summary["queue_language"], 0) + 1
+            by_team[entry.summary["team"]] = by_team.get(entry.summary["team"], 0) + 1
+        agents = self.directory()
+        with self._db() as session:
+            ai = session.scalar(select(func.count()).select_from(Conversation).where(Conversation.state == "ai"))
+            active = session.scalar(select(func.count()).select_from(Conversation)
+                                    .where(Conversation.state == "active"))
+        return {"queued": len(entries), "queue_by_language": by_language, "queue_by_team": by_team,
+                "agents_online": [agent for agent in agents if agent["online"]], "agents_total": len(agents),
+                "conversations_with_ai": ai, "conversations_active": active}
+
     # --- office hours, tiers and Here and now -----------------------------------
     def ask_ai_until_opening(self, *, client_id: int) -> dict[str, Any]:
         """Let the AI agent answer a conversation queued for a closed team until the team opens."""
@@ -887,7 +1071,7 @@ class ChatService:
     def _queue_entry(self, session: Session, conversation: Conversation) -> QueueEntry:
         first = session.scalar(select(Message.text).where(
             Message.conversation_id == conversation.id, Message.sender == "visitor").order_by(Message.id).limit(1))
-        summary = queue_summary(conversation, preview=first or "")
+        summary = queue_summary(conversation, preview=first or "", now=self._clock())
         summary["client_db_id"] = conversation.client_id
         return QueueEntry(conversation_id=conversation.id,
                           score=queue_score(priority=conversation.priority, sla_due_at=conversation.sla_due_at,

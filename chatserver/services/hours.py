@@ -20,6 +20,7 @@ from ..routing.calendar import (
     is_open,
     next_opening,
 )
+from .audit import actor_of
 from .errors import ServiceError
 from .views import iso
 
@@ -68,13 +69,15 @@ class HoursService:
     """Read and replace team calendars; say who is open."""
 
     def __init__(self, *, db: sessionmaker[Session], events: EventBus, clock: Callable[[], datetime],
-                 default: str = "office"):
+                 default: str = "office", audit: Any = None):
         if default not in TEAM_HOURS_DEFAULTS:
             raise ValueError(f"TEAM_HOURS_DEFAULT must be one of {', '.join(TEAM_HOURS_DEFAULTS)}")
         self._db = db
         self._events = events
         self._clock = clock
         self._default = default
+        # The audit log (services/audit.py), when calendar changes are to be recorded.
+        self.audit = audit
 
     def load(self, session: Session) -> dict[str, TeamCalendar]:
         """Return every team's calendar within the caller's session."""
@@ -88,7 +91,7 @@ class HoursService:
         """Return every team's calendar in its JSON form."""
         return {team: calendar_to_dict(calendar) for team, calendar in self.calendars().items()}
 
-    def set_calendar(self, *, team: Any, calendar: Any) -> dict[str, Any]:
+    def set_calendar(self, *, team: Any, calendar: Any, actor: Any = None) -> dict[str, Any]:
         """Replace one team's calendar after checking every field."""
         if team not in TEAMS:
             raise ServiceError("not_found", f"No such team; teams are: {', '.join(TEAMS)}.", status=404)
@@ -104,6 +107,9 @@ class HoursService:
             else:
                 # A new dict: JSON columns only notice a replaced value.
                 setting.value = {**setting.value, team: stored}
+            if self.audit is not None:
+                self.audit.record(session, actor=actor_of(actor), action="calendar.set", target=("team", team),
+                                  details={"calendar": stored})
         # Opening times shown to agents and visitors may have moved.
         self._events.publish(QueueChanged())
         return stored

@@ -1,7 +1,7 @@
 """The public shapes of messages, conversations, agents and clients (docs/protocol.md)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from ..models import Agent, Client, Conversation, Message
@@ -61,8 +61,9 @@ def state_since(conversation: Conversation) -> datetime | None:
     return None
 
 
-def queue_summary(conversation: Conversation, *, preview: str) -> dict[str, Any]:
+def queue_summary(conversation: Conversation, *, preview: str, now: datetime | None = None) -> dict[str, Any]:
     """Return a queued conversation as agents see it in their queue."""
+    now = now or datetime.now(timezone.utc)
     return {
         "id": conversation.id,
         "language": conversation.language,
@@ -73,8 +74,10 @@ def queue_summary(conversation: Conversation, *, preview: str) -> dict[str, Any]
         "waiting_since": iso(conversation.queued_at or conversation.created_at),
         "sla_due_at": iso(conversation.sla_due_at),
         "created_at": iso(conversation.created_at),
-        "client": {"personal_id": conversation.client.personal_id, "name": conversation.client.name},
+        "client": {"personal_id": conversation.client.personal_id, "name": conversation.client.name,
+                   "subscribed": conversation.client.has_active_subscription(now=now)},
         "preview": preview[:PREVIEW_LENGTH],
+        "handoff_reason": conversation.handoff_reason,
     }
 
 
@@ -83,8 +86,10 @@ def agent_conversation_view(conversation: Conversation) -> dict[str, Any]:
     client = conversation.client
     view = conversation_view(conversation, queue_position=None)
     view.update(
-        client={"personal_id": client.personal_id, "name": client.name, "email": client.email},
+        client={"personal_id": client.personal_id, "name": client.name, "email": client.email,
+                "subscription_active_until": iso(client.subscription_active_until)},
         language_explanation=conversation.language_explanation,
+        handoff_reason=conversation.handoff_reason,
         language_confidence=conversation.language_confidence,
         language_decision=conversation.language_decision or {},
         queue_language=conversation.queue_language,
@@ -103,6 +108,7 @@ def agent_view(agent: Agent) -> dict[str, Any]:
         "role": agent.role,
         "availability": agent.availability,
         "works_outside_hours": agent.works_outside_hours,
+        "active": agent.active,
     }
 
 

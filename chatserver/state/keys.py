@@ -77,6 +77,9 @@ class Keys:
 
     # STRING integer total. TTL: the lifetime given to the first counter_add
     # (for example two days for a daily AI token budget), never extended.
+    # Failed sign-ins are counters too: counter("login_failures:email:<sha256>")
+    # and counter("login_failures:remote:<sha256>"), living LOGIN_WINDOW_SECONDS
+    # (default 900) from the first failure, so the throttle lifts by itself.
     def counter(self, name: str) -> str:
         """Name the counter called name."""
         return f"{self.prefix}counter:{name}"

@@ -47,7 +47,8 @@ def test_routing_priority_ai_and_accept(world, peers: list[Peer]) -> None:
     assert [c["priority"] for c in queue["conversations"]] == ["subscribed", "standard", "standard", "ai"]
     assert [c["language"] for c in queue["conversations"]] == ["en", "en", "de", "ja"]
     assert queue["conversations"][3]["queue_language"] == "en"
-    assert queue["conversations"][0]["client"] == {"personal_id": subscribed["personal_id"], "name": subscribed["name"]}
+    assert queue["conversations"][0]["client"] == {"personal_id": subscribed["personal_id"], "name": subscribed["name"],
+                                                  "subscribed": True}
 
     # The Spanish-only agent sees none of them.
     assert es_peer.latest("queue")["conversations"] == []
