@@ -39,8 +39,9 @@ def decide(detector, *texts: str, panel: str | None = None) -> str:
 
 
 def test_labelled_slice(detector) -> None:
-    # Measured 2026-11-28 on the 1,049-message set, before the third round of
-    # markers: 175 messages in 39 languages, 158 strict, 168 lenient.
+    # Measured 2026-11-28 on the 1,049-message set: 175 messages in 39
+    # languages, 158 strict and 168 lenient before the third round of
+    # markers, 162 and 172 after.
     rows = load_messages()[::6]
     strict = lenient = 0
     misses = []
@@ -51,8 +52,8 @@ def test_labelled_slice(detector) -> None:
         if not accepts(labels, answer, lenient=True):
             misses.append((labels[0], answer, text))
     assert len(rows) == 175 and len({labels[0] for labels, _ in rows}) == 39
-    assert strict >= 156, misses
-    assert lenient >= 166, misses
+    assert strict >= 160, misses
+    assert lenient >= 170, misses
 
 
 def test_mixed_messages_are_decided_by_their_words(detector) -> None:
