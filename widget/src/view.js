@@ -2,7 +2,7 @@
 // so the host page's styles cannot reach in and ours cannot leak out. The
 // data-chat attributes are stable test hooks (README, "Widget").
 import { h, icon, ICONS } from "./dom.js";
-import { hasCatalog, isRtl, languageCode, translator } from "./i18n.js";
+import { hasCatalog, isLoaded, isRtl, languageCode, loadCatalog, translator } from "./i18n.js";
 import { Session, storeFor } from "./session.js";
 import STYLES from "./styles.css";
 
@@ -316,6 +316,13 @@ export class Widget {
   applyLanguage() {
     const candidates = [this.forcedLanguage, this.selected, ...this.browserLanguages.map(languageCode)];
     this.uiLanguage = candidates.find((code) => code && hasCatalog(code)) || "en";
+    if (!isLoaded(this.uiLanguage)) {
+      // English meanwhile; the visitor's language as soon as it arrives.
+      const wanted = this.uiLanguage;
+      loadCatalog(this.server, wanted).then(() => {
+        if (!this.destroyed && this.uiLanguage === wanted) this.applyLanguage();
+      }, () => {});
+    }
     const t = (this.t = translator(this.uiLanguage));
     this.frame.setAttribute("lang", this.uiLanguage);
     this.frame.setAttribute("dir", isRtl(this.uiLanguage) ? "rtl" : "ltr");
