@@ -366,15 +366,21 @@ CJK_SCRIPTS = frozenset("FVZ")
 class _ScriptTable(dict):
     """str.translate table: a letter maps to its one-letter script code, a combining mark to "m".
 
+    A vowel sign of an Indic or Southeast Asian script (Devanagari े, ो)
+    counts as a letter: it writes the vowel Latin writes as a letter, so
+    "मेरो पार्सल आएन" carries about as much evidence as "mero parsal aaena".
+    Other marks (a virama, a nukta, Latin combining accents) do not.
+
     Characters that are neither (spaces, the Catalan middle dot) map to a
     space; letters of unlisted scripts map to "?".
     """
 
     def __missing__(self, codepoint: int) -> str:
-        category = unicodedata.category(chr(codepoint))[0]
-        if category == "M":
+        character = chr(codepoint)
+        category = unicodedata.category(character)[0]
+        if category == "M" and "VOWEL SIGN" not in unicodedata.name(character, ""):
             value = "m"
-        elif category != "L":
+        elif category not in "LM":
             value = " "
         else:
             value = "?"
@@ -398,7 +404,7 @@ def script_counts(cleaned: str) -> dict[str, int]:
 def units_of(counts: dict[str, int]) -> float:
     """Return the evidence units of script_counts(): letters, CJK counted CJK_UNITS times."""
     cjk = sum(counts.get(code, 0) for code in CJK_SCRIPTS)
-    # Combining marks (Devanagari vowel signs...) are not letters of their own.
+    # Combining marks other than vowel signs are not letters of their own.
     return float(sum(counts.values()) - cjk) + CJK_UNITS * cjk
 
 

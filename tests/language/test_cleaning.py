@@ -137,8 +137,11 @@ def test_evidence_text_drops_neutral_tokens(text: str, expected: str) -> None:
 def test_units_count_letters_and_cjk_double() -> None:
     assert text_units("abc def") == 6.0
     assert text_units("注文") == 4.0
-    # Devanagari vowel signs are marks, not letters of their own.
-    assert text_units("नमस्ते") == 4.0
+    # Devanagari vowel signs write vowels, like Latin letters; the virama does not.
+    assert text_units("नमस्ते") == 5.0
+    assert text_units("मेरो पार्सल आएन") == text_units("mero parsl aen")
+    # Latin combining accents (decomposed é) are not letters of their own.
+    assert text_units("cafe\u0301") == 4.0
     assert evidence_units("注文がまだ届きません") == evidence_units("abcdefghij" * 2)
 
 
