@@ -1,13 +1,14 @@
 """The live-chat use cases: post, route, accept, close. They own the transactions and raise domain events."""
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,7 +27,7 @@ from .admin import panel_languages
 from .errors import ServiceError
 from .hours import HoursService, format_opening, visitor_zone
 from .validation import positive_id, storable
-from .views import agent_conversation_view, conversation_view, message_view, queue_summary
+from .views import agent_conversation_view, conversation_view, iso, message_view, queue_summary
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,16 @@ MAX_CLIENT_ID_LENGTH = 64
 @dataclass(frozen=True)
 class Posted:
     message: dict[str, Any]
-    conversation: dict[str, Any]
     duplicate: bool
+    # The conversation as its visitor sees it, built only when asked for: the
+    # queue position behind it reads the whole queue, which the socket path
+    # never needs (its ack carries the message alone).
+    load_conversation: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+
+    @property
+    def conversation(self) -> dict[str, Any]:
+        """Return the conversation as its visitor sees it now."""
+        return self.load_conversation()
 
 
 class ChatService:
@@ -122,6 +131,12 @@ class ChatService:
         # conversation; the loser retries and joins the winner's.
         for attempt in range(3):
             try:
+                posted = self._post_to_agent(
+                    client_id=client_id, message_client_id=message_client_id, text=text,
+                    panel_language=panel_language, browser_languages=browser_languages, scores=scores,
+                    weight=weight, visitor_timezone=visitor_timezone)
+                if posted is not None:
+                    return posted
                 return self._post_visitor_message(
                     client_id=client_id, message_client_id=message_client_id, text=text, team=team,
                     panel_language=panel_language, browser_languages=browser_languages,
@@ -145,7 +160,8 @@ class ChatService:
                 existing = session.scalar(select(Message).where(
                     Message.conversation_id == conversation.id, Message.client_id == message_client_id))
                 if existing is not None:
-                    return Posted(message_view(existing), self._visitor_view(conversation), duplicate=True)
+                    return Posted(message_view(existing), duplicate=True,
+                                  load_conversation=functools.partial(self.conversation_for_visitor, conversation.id))
                 routed_before = (conversation.state, conversation.queue_language, conversation.priority,
                                  conversation.language)
             else:
@@ -176,20 +192,79 @@ class ChatService:
                             conversation.language)
             queue_entry = self._queue_entry(session, conversation) if conversation.state == "queued" else None
             view = conversation_view(conversation, queue_position=None)
-        self._sync_queue(conversation_id, queue_entry)
-        if queue_entry is not None:
-            view.update(self._queue_details(conversation_id))
+        if queue_entry is not None or routed_before is None or routed_before[0] == "queued":
+            self._sync_queue(conversation_id, queue_entry)
         assigned = view["agent"]["id"] if view["agent"] else None
         self._events.publish(MessagePosted(message_payload, client_id=client_id, agent_id=assigned))
         if closed_payload:
             self._events.publish(MessagePosted(closed_payload, client_id=client_id, agent_id=None))
+        if queue_entry is not None:
+            details = functools.cache(lambda: {**view, **self._queue_details(conversation_id)})
+        else:
+            details = functools.cache(lambda: view)
         if routed_before != routed_after:
             # Only a change of route or language changes what queues show: the
             # preview is the first message, which never changes.
-            self._events.publish(ConversationChanged(view, client_id=client_id), QueueChanged())
+            self._events.publish(ConversationChanged(details(), client_id=client_id), QueueChanged())
         if routed_after[0] == "ai":
             self.on_ai_turn(conversation_id)
-        return Posted(message_payload, view, duplicate=False)
+        return Posted(message_payload, duplicate=False, load_conversation=details)
+
+    def _post_to_agent(self, *, client_id: int, message_client_id: str, text: str, panel_language: str | None,
+                       browser_languages: Sequence[str], scores: dict[str, float], weight: float,
+                       visitor_timezone: str | None) -> Posted | None:
+        """Store a message in a conversation a human already handles, or return None when it is not one.
+
+        Most messages of a chat are written here, so this path is lean: the
+        language no longer routes (no decision, no queue), and two Core
+        statements in one transaction store the message, its sequence number
+        taken in the same transaction. A resent client_id meets the unique
+        constraint and returns the stored message.
+        """
+        now = self._clock()
+        conversations, messages = Conversation.__table__, Message.__table__
+        try:
+            with self._db.begin() as session:
+                connection = session.connection()
+                row = connection.execute(
+                    select(conversations.c.id, conversations.c.agent_id, Client.status, Client.email_verified)
+                    .join(Client, Client.id == conversations.c.client_id)
+                    .where(conversations.c.client_id == client_id, conversations.c.state == "active")).first()
+                if row is None:
+                    return None  # new, queued, with the AI, or closed: the full path decides
+                conversation_id, agent_id, status, verified = row
+                if status != "active" or not verified:
+                    return None  # the full path refuses it with the reason
+                changes: dict[str, Any] = {"last_seq": conversations.c.last_seq + 1}
+                if visitor_timezone:
+                    changes["visitor_timezone"] = visitor_timezone
+                if panel_language:
+                    changes["panel_language"] = normalize_code(panel_language)
+                if browser_languages:
+                    changes["browser_languages"] = list(browser_languages)
+                seq = connection.execute(update(conversations).where(conversations.c.id == conversation_id)
+                                         .values(**changes).returning(conversations.c.last_seq)).scalar_one()
+                message_id = connection.execute(insert(messages).values(
+                    conversation_id=conversation_id, seq=seq, sender="visitor", text=text,
+                    client_id=message_client_id, language=max(scores, key=scores.get) if scores else "und",
+                    language_scores=scores, language_weight=weight, created_at=now)
+                    .returning(messages.c.id)).scalar_one()
+        except IntegrityError:
+            # A resend met the unique constraint; the sequence bump rolled back with it.
+            with self._db() as session:
+                stored = session.scalar(select(Message).join(Conversation).where(
+                    Conversation.client_id == client_id, Conversation.state == "active",
+                    Message.client_id == message_client_id))
+                if stored is None:
+                    raise
+                return Posted(message_view(stored), duplicate=True,
+                              load_conversation=functools.partial(self.conversation_for_visitor,
+                                                                  stored.conversation_id))
+        payload = {"id": message_id, "conversation_id": conversation_id, "seq": seq, "sender": "visitor",
+                   "text": text, "created_at": iso(now), "client_id": message_client_id}
+        self._events.publish(MessagePosted(payload, client_id=client_id, agent_id=agent_id))
+        return Posted(payload, duplicate=False,
+                      load_conversation=functools.partial(self.conversation_for_visitor, conversation_id))
 
     def request_human(self, *, client_id: int) -> dict[str, Any]:
         """Move an AI-handled conversation to the bottom of the English-speaking human queue."""
