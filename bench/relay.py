@@ -142,7 +142,8 @@ def start_bare(*, visitors: int, agents: int) -> Target:
 
 def server_env(*, database_url: str, redis_url: str | None, prefix: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-secret-" + "y" * 20,
-           "IDENTITY_SECRET": IDENTITY_SECRET, "CHATSERVER_ENV": "development", "PYTHONPATH": ROOT,
+           "IDENTITY_SECRET": IDENTITY_SECRET, "CHATSERVER_ENV": "development",
+           "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])),
            "OPENAI_API_KEY": "", "TEAM_HOURS_DEFAULT": "always", "LOG_LEVEL": "WARNING",
            "REDIS_PREFIX": prefix, "MESSAGE_RATE_BURST": "1000000", "MESSAGE_RATE_PER_SECOND": "1000000",
            "EVENT_RATE_BURST": "1000000", "EVENT_RATE_PER_SECOND": "1000000"}
@@ -153,12 +154,13 @@ def server_env(*, database_url: str, redis_url: str | None, prefix: str) -> dict
 
 
 def start_chatserver(*, visitors: int, agents: int, database_url: str | None, redis_url: str | None,
-                     processes: int = 1, log_dir: str) -> Target:
+                     processes: int = 1, log_dir: str, extra_env: dict[str, str] | None = None) -> Target:
     """Start N chatserver processes on one database, then give every visitor a conversation accepted by an agent."""
     import jwt
 
     database_url = database_url or f"sqlite:///{log_dir}/bench.sqlite3"
     env = server_env(database_url=database_url, redis_url=redis_url, prefix=f"bench:{uuid.uuid4().hex[:8]}:")
+    env.update(extra_env or {})
     cli = [sys.executable, "-m", "chatserver.cli"]
     subprocess.run([*cli, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     made = subprocess.run([*cli, "create-admin", "--email", ADMIN[0], "--password", ADMIN[1]], env=env, cwd=ROOT,
@@ -233,11 +235,13 @@ class Run:
             self.received += 1
 
     def send(self, visitor: int, number: int, phase: str):
-        client_id = f"{phase}-{visitor}-{number}"
+        client_id = f"{phase}{self.phase}-{visitor}-{number}"
         self.sent_at[client_id] = now_ms()
         return self.visitors[visitor].emit("message", {"client_id": client_id, "text": TEXTS[number % len(TEXTS)]})
 
     def reset(self) -> None:
+        # A fresh client_id prefix per phase: a repeated one is a resend, which chatserver rightly drops.
+        self.phase = uuid.uuid4().hex[:6]
         self.sent_at.clear()
         self.latencies = []
         self.received = 0
@@ -296,11 +300,21 @@ class Run:
         while self.sent_at and time.monotonic() < deadline:
             gevent.sleep(0.05)
         return {"throughput": received_in_time / elapsed, "p99": percentile(self.latencies, 0.99),
-                "lost": len(self.sent_at)}
+                "lost": len(self.sent_at), "messages": self.received}
 
     def close(self) -> None:
         for connection in self.visitors + self.agents:
             connection.close()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """Return the user plus system CPU time the processes have used."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kb(pids: list[int]) -> int:
@@ -316,7 +330,10 @@ def measure(target: Target, *, chatserver: bool, rate: float, seconds: float) ->
     try:
         run.open_loop(rate=min(rate, 200), seconds=2)  # warm-up: imports, JIT-free caches, pools
         opened = run.open_loop(rate=rate, seconds=seconds)
+        # CPU per message tells the cost apart from the machine's noise (it is shared).
+        before = cpu_seconds(target.pids)
         closed = run.closed_loop(seconds=seconds)
+        closed["cpu_ms_per_message"] = (cpu_seconds(target.pids) - before) * 1000 / max(1, closed["messages"])
     finally:
         run.close()
     return {"open": opened, "closed": closed}
@@ -357,7 +374,8 @@ def main() -> None:
     for name, result in results.items():
         opened, closed = result["open"], result["closed"]
         parts.append(f"{name}: max={closed['throughput']:.0f}/s p50={opened['p50']:.1f}ms p95={opened['p95']:.1f}ms "
-                     f"p99={opened['p99']:.1f}ms lost={opened['lost'] + closed['lost']} errors={opened['errors']}")
+                     f"p99={opened['p99']:.1f}ms lost={opened['lost'] + closed['lost']} errors={opened['errors']} "
+                     f"server_cpu={closed['cpu_ms_per_message']:.2f}ms/msg")
     if len(results) == 2:
         parts.append(f"ratio={results['full']['closed']['throughput'] / results['bare']['closed']['throughput']:.2f}")
     print(" | ".join(parts))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,6 +40,27 @@ HANDLING_SAMPLE = 50
 FALLBACK_LANGUAGE = "en"
 MAX_CLIENT_ID_LENGTH = 64
 
+# The visitor message hot path's two statements, built once: building a
+# statement costs more than running it on SQLite. The UPDATE finds the
+# client's active conversation (only for an active, verified client) and
+# takes its next sequence number in one step.
+_conversations, _messages = Conversation.__table__, Message.__table__
+_BUMP_ACTIVE_SEQ = (
+    update(_conversations)
+    .where(_conversations.c.client_id == bindparam("b_client_id"), _conversations.c.state == "active",
+           _conversations.c.client_id.in_(select(Client.id).where(
+               Client.id == bindparam("b_client_id"), Client.status == "active", Client.email_verified.is_(True))))
+    .values(last_seq=_conversations.c.last_seq + 1)
+    .returning(_conversations.c.id, _conversations.c.last_seq, _conversations.c.agent_id))
+_INSERT_VISITOR_MESSAGE = (
+    insert(_messages)
+    .values(conversation_id=bindparam("b_conversation_id"), seq=bindparam("b_seq"), sender="visitor",
+            text=bindparam("b_text"), client_id=bindparam("b_client_id"), language=bindparam("b_language"),
+            language_scores=bindparam("b_language_scores", type_=_messages.c.language_scores.type),
+            language_weight=bindparam("b_language_weight"),
+            created_at=bindparam("b_created_at", type_=_messages.c.created_at.type))
+    .returning(_messages.c.id))
+
 
 @dataclass(frozen=True)
 class Posted:
@@ -63,6 +84,7 @@ class ChatService:
                  catalog: Catalog, clock: Callable[[], datetime], sla: SlaPolicy, hours: HoursService,
                  max_message_length: int, presence_ttl: float):
         self._db = db
+        self._engine = db.kw["bind"]
         self._catalog = catalog
         self._state = state
         self._detector = detector
@@ -131,10 +153,8 @@ class ChatService:
         # conversation; the loser retries and joins the winner's.
         for attempt in range(3):
             try:
-                posted = self._post_to_agent(
-                    client_id=client_id, message_client_id=message_client_id, text=text,
-                    panel_language=panel_language, browser_languages=browser_languages, scores=scores,
-                    weight=weight, visitor_timezone=visitor_timezone)
+                posted = self._post_to_agent(client_id=client_id, message_client_id=message_client_id,
+                                             text=text, scores=scores, weight=weight)
                 if posted is not None:
                     return posted
                 return self._post_visitor_message(
@@ -210,47 +230,32 @@ class ChatService:
             self.on_ai_turn(conversation_id)
         return Posted(message_payload, duplicate=False, load_conversation=details)
 
-    def _post_to_agent(self, *, client_id: int, message_client_id: str, text: str, panel_language: str | None,
-                       browser_languages: Sequence[str], scores: dict[str, float], weight: float,
-                       visitor_timezone: str | None) -> Posted | None:
+    def _post_to_agent(self, *, client_id: int, message_client_id: str, text: str, scores: dict[str, float],
+                       weight: float) -> Posted | None:
         """Store a message in a conversation a human already handles, or return None when it is not one.
 
         Most messages of a chat are written here, so this path is lean: the
-        language no longer routes (no decision, no queue), and two Core
-        statements in one transaction store the message, its sequence number
-        taken in the same transaction. A resent client_id meets the unique
-        constraint and returns the stored message.
+        language no longer routes (no decision, no queue; the panel and browser
+        languages and the time zone it would refresh feed only those), and two
+        prepared Core statements in one transaction store it: the conditional
+        UPDATE both finds the active conversation and takes the next sequence
+        number, the INSERT stores the message. A resent client_id meets the
+        unique constraint, the whole transaction rolls back, and the stored
+        message is returned.
         """
         now = self._clock()
-        conversations, messages = Conversation.__table__, Message.__table__
         try:
-            with self._db.begin() as session:
-                connection = session.connection()
-                row = connection.execute(
-                    select(conversations.c.id, conversations.c.agent_id, Client.status, Client.email_verified)
-                    .join(Client, Client.id == conversations.c.client_id)
-                    .where(conversations.c.client_id == client_id, conversations.c.state == "active")).first()
+            # A bare connection, not a Session: nothing here needs the ORM.
+            with self._engine.begin() as connection:
+                row = connection.execute(_BUMP_ACTIVE_SEQ, {"b_client_id": client_id}).first()
                 if row is None:
-                    return None  # new, queued, with the AI, or closed: the full path decides
-                conversation_id, agent_id, status, verified = row
-                if status != "active" or not verified:
-                    return None  # the full path refuses it with the reason
-                changes: dict[str, Any] = {"last_seq": conversations.c.last_seq + 1}
-                if visitor_timezone:
-                    changes["visitor_timezone"] = visitor_timezone
-                if panel_language:
-                    changes["panel_language"] = normalize_code(panel_language)
-                if browser_languages:
-                    changes["browser_languages"] = list(browser_languages)
-                seq = connection.execute(update(conversations).where(conversations.c.id == conversation_id)
-                                         .values(**changes).returning(conversations.c.last_seq)).scalar_one()
-                message_id = connection.execute(insert(messages).values(
-                    conversation_id=conversation_id, seq=seq, sender="visitor", text=text,
-                    client_id=message_client_id, language=max(scores, key=scores.get) if scores else "und",
-                    language_scores=scores, language_weight=weight, created_at=now)
-                    .returning(messages.c.id)).scalar_one()
+                    return None  # new, queued, with the AI, closed or refused: the full path decides
+                conversation_id, seq, agent_id = row
+                message_id = connection.execute(_INSERT_VISITOR_MESSAGE, {
+                    "b_conversation_id": conversation_id, "b_seq": seq, "b_text": text,
+                    "b_client_id": message_client_id, "b_language": max(scores, key=scores.get) if scores else "und",
+                    "b_language_scores": scores, "b_language_weight": weight, "b_created_at": now}).scalar_one()
         except IntegrityError:
-            # A resend met the unique constraint; the sequence bump rolled back with it.
             with self._db() as session:
                 stored = session.scalar(select(Message).join(Conversation).where(
                     Conversation.client_id == client_id, Conversation.state == "active",
