@@ -17,7 +17,14 @@ Data, all in bench/data/ (see the header of each file):
 * conversations.tsv: written conversations (greeting, problem, thanks...);
   the conversation counts when its final decision names its language.  Also
   built conversations: each language's test-half messages in file order,
-  three at a time.
+  three at a time.  "routed" is where the conversation waits after its last
+  message under the chat service's rule (the first message sets the
+  language; later ones change it only on a confident decision for another
+  language, decision.should_reroute), which is what routing sees.
+* Look-alike messages again, with the browser language set to the labelled
+  one (the usual case): strict accuracy shows how often the visitor's own
+  settings name the exact sibling (Croatian rather than Serbian) when the
+  text alone cannot.
 * wrong_prior.tsv: clear messages with a wrong panel and browser language.
   Also built: every labelled message of at least MIN_CLEAR_WEIGHT with the
   panel set to an unrelated language ("en", or "de" for English), and, for
@@ -131,14 +138,28 @@ def _rss_mb() -> float:
 
 def evaluate(detector: Any, *, repeat: int, split: str = "all") -> dict[str, Any]:
     """Run every benchmark part against one detector and return the figures."""
-    from chatserver.language import decide_language, message_weight
+    from chatserver.language import decide_language, message_weight, should_reroute
 
-    def decide(texts: list[str], panel: str | None = None, browser: tuple[str, ...] = ()) -> str:
+    def decision(texts: list[str], panel: str | None = None, browser: tuple[str, ...] = ()) -> Any:
         evidence = []
         for text in texts:
             scores = detector.scores(text)
             evidence.append((scores, message_weight(text) if scores else 0.0))
-        return decide_language(messages=evidence, panel_language=panel, browser_languages=browser).language
+        return decide_language(messages=evidence, panel_language=panel, browser_languages=browser)
+
+    def decide(texts: list[str], panel: str | None = None, browser: tuple[str, ...] = ()) -> str:
+        return decision(texts, panel, browser).language
+
+    def routed(texts: list[str]) -> str:
+        # The language a conversation waits in after its last message, by the
+        # chat service's rule: the first message sets it, later ones change
+        # it only on a confident decision for another language.
+        current = None
+        for count in range(1, len(texts) + 1):
+            latest = decision(texts[:count])
+            if current is None or current == "und" or should_reroute(current=current, decision=latest):
+                current = latest.language
+        return current or "und"
 
     messages = load_messages()
     result: dict[str, Any] = {"backend": detector.name}
@@ -179,12 +200,24 @@ def evaluate(detector: Any, *, repeat: int, split: str = "all") -> dict[str, Any
     written = load_conversations()
     built = built_conversations(messages, "test" if split == "all" else split)
     for key, conversations in (("written", written), ("built", built)):
-        strict = lenient = 0
+        strict = lenient = routed_strict = routed_lenient = 0
         for language, texts in conversations:
             answer = decide(texts)
             strict += accepts((language,), answer, lenient=False)
             lenient += accepts((language,), answer, lenient=True)
-        result[f"conversations_{key}"] = [len(conversations), strict, lenient]
+            where = routed(texts)
+            routed_strict += accepts((language,), where, lenient=False)
+            routed_lenient += accepts((language,), where, lenient=True)
+        result[f"conversations_{key}"] = [len(conversations), strict, lenient, routed_strict, routed_lenient]
+
+    # Look-alike messages with the visitor's browser set to their language,
+    # the usual case: how often the exact sibling comes out (strict).
+    own_total = own_right = 0
+    for labels, text in messages:
+        if labels[0] in LOOKALIKES and (split == "all" or split_of(text) == split):
+            own_total += 1
+            own_right += decide([text], None, (labels[0],)) == labels[0]
+    result["own_browser_lookalikes"] = [own_total, own_right]
 
     # Wrong priors.
     written_prior = [
@@ -288,7 +321,9 @@ def summary_line(result: dict[str, Any]) -> str:
     parts.append(
         f"conversations {_pct(written[1] + built[1], written[0] + built[0])} strict,"
         f" {_pct(written[2] + built[2], written[0] + built[0])} lenient"
-        f" (written {written[1]}/{written[0]}, built {built[1]}/{built[0]})"
+        f" (written {written[1]}/{written[0]}, built {built[1]}/{built[0]});"
+        f" routed {_pct(written[3] + built[3], written[0] + built[0])}"
+        f"/{_pct(written[4] + built[4], written[0] + built[0])}"
     )
     written_prior, unrelated, sibling = result["prior_written"], result["prior_unrelated"], result["prior_sibling"]
     parts.append(
@@ -296,6 +331,8 @@ def summary_line(result: dict[str, Any]) -> str:
         f" {_pct(unrelated[1], unrelated[0])} unrelated ({_pct(unrelated[3], unrelated[0])} unchanged),"
         f" {_pct(sibling[1], sibling[0])} sibling"
     )
+    own = result["own_browser_lookalikes"]
+    parts.append(f"look-alikes with own browser language {_pct(own[1], own[0])} strict")
     parts.append(f"mixed {result['mixed'][1]}/{result['mixed'][0]}")
     parts.append(f"no evidence {result['no_evidence'][1]}/{result['no_evidence'][0]}")
     parts.append(f"median {result['median_ms']:.3f} ms, p99 {result['p99_ms']:.3f} ms")

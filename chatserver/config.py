@@ -83,6 +83,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
         # Billing systems set subscriptions through a signed webhook.
         "SUBSCRIPTION_WEBHOOK_SECRET": env.get("SUBSCRIPTION_WEBHOOK_SECRET") or None,
+        # Visitors may rate a conversation for this many days after it closed.
+        "RATING_WINDOW_DAYS": _int(env.get("RATING_WINDOW_DAYS"), 7),
         "MAX_MESSAGE_LENGTH": _int(env.get("MAX_MESSAGE_LENGTH"), 5000),
         # Token buckets per socket: burst size and refill per second.
         "MESSAGE_RATE_BURST": _float(env.get("MESSAGE_RATE_BURST"), 30),

@@ -87,7 +87,16 @@ class SubscriptionChanged:
     client_id: int
 
 
-Event = (SubscriptionChanged | MessagePosted | MessageDelta | Typing | ConversationChanged | QueueChanged | AgentChanged
+@dataclass(frozen=True)
+class ConversationRated:
+    """A visitor rated a closed conversation; its agent and the admins hear it."""
+
+    rating: dict[str, Any]
+    client_id: int
+    agent_id: int | None
+
+
+Event = (ConversationRated | SubscriptionChanged | MessagePosted | MessageDelta | Typing | ConversationChanged | QueueChanged | AgentChanged
          | HereAndNowOffered | SlaWarning | SlaBreached | RefundDue)
 
 

@@ -115,6 +115,7 @@ class Conversation(Base):
         ),
         Index("ix_conversations_state", "state"),
         Index("ix_conversations_agent_state", "agent_id", "state"),
+        Index("ix_conversations_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -252,3 +253,19 @@ class AuditEntry(Base):
     target_type: Mapped[str | None] = mapped_column(String(32), default=None)
     target_id: Mapped[str | None] = mapped_column(String(64), default=None)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Rating(Base):
+    """The visitor's rating of a conversation: one per conversation, the latest word counts."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    # The agent who handled the conversation when it was rated, for per-agent reports.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    rating: Mapped[int] = mapped_column(Integer)  # 1..5
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,7 +17,9 @@ from .models import utcnow
 from .routing.sla import SlaPolicy
 from .services import AdminService, AuthService, ChatService, Services
 from .services.audit import AuditLog
+from .services.feedback import FeedbackService
 from .services.hours import HoursService
+from .services.reports import ReportService
 from .services.payments import ManualProvider, PaymentProvider, PaymentService, StripeProvider
 from .services.sla import SlaService, SlaWebhook
 from .state import make_state
@@ -43,6 +45,8 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any],
         admin=AdminService(db=db, events=events, clock=clock),
         hours=hours,
         audit=AuditLog(db=db, clock=clock),
+        feedback=FeedbackService(db=db, events=events, clock=clock, window_days=config["RATING_WINDOW_DAYS"]),
+        reports=ReportService(db=db, clock=clock),
         sla=SlaService(db=db, chat=chat, hours=hours, events=events, clock=clock,
                        refund_minutes=config["HERE_AND_NOW_REFUND_MINUTES"]),
         payments=PaymentService(db=db, provider=payment_provider(config), events=events, clock=clock,

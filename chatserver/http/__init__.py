@@ -6,6 +6,7 @@ from flask import Flask
 from .api import api
 from .demo import demo
 from .errors import init_app as init_errors
+from .reports import reports
 from .webhooks import webhooks
 from .widget import widget
 
@@ -15,4 +16,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(demo)
     app.register_blueprint(widget)
     app.register_blueprint(webhooks)
+    app.register_blueprint(reports)
     init_errors(app)

@@ -23,6 +23,11 @@ can reason about it:
   UNKNOWN_MASS pseudo-vote for "can't tell").  A panel choice alone is
   confident (the visitor picked it), and stays so next to a
   stray short word; a browser language alone or a single short word is not.
+* Changing language (``should_reroute``) needs a confident decision for
+  another language, or a tentative one that has left the current language
+  behind (at most a quarter of the leader's share): the first message routes
+  the conversation however weak it is, and a guess like "bok" read as
+  Norwegian must not hold a Croatian visitor once they have written more.
 * Flip guarantee (checked by a randomised test): neutral messages have
   weight 0, and a single message of at most 6 letters (3 CJK characters)
   weighs < 0.17, so it cannot open a MIN_MARGIN lead for a language that was
@@ -37,7 +42,7 @@ from typing import Mapping, Sequence
 
 from .cleaning import evidence_units
 from .detector import UNDETERMINED
-from .names import LANGUAGES, normalize_code
+from .names import LANGUAGES, normalize_code, readership
 
 __all__ = [
     "LanguageDecision",
@@ -52,6 +57,8 @@ __all__ = [
     "MIN_CONFIDENCE",
     "UNKNOWN_MASS",
     "MAX_CANDIDATES",
+    "ABANDON_RATIO",
+    "ABANDON_MIN_VOTES",
 ]
 
 # message_weight = 1 - exp(-(units / WEIGHT_SCALE_UNITS) ** 2): 5 letters ->
@@ -65,6 +72,11 @@ RECENCY_DECAY = 0.85
 MIN_MARGIN = 0.3
 MIN_CONFIDENCE = 0.5
 UNKNOWN_MASS = 0.15
+# should_reroute follows a tentative decision away from a language holding at
+# most 1/ABANDON_RATIO of the leader's share, once the leader has
+# ABANDON_MIN_VOTES votes (a message of six letters gives less than 0.17).
+ABANDON_RATIO = 4.0
+ABANDON_MIN_VOTES = MIN_MARGIN
 # Candidates kept on a decision for the agent console.
 MAX_CANDIDATES = 5
 
@@ -84,6 +96,7 @@ class LanguageDecision:
     priors: tuple[tuple[str, str, float], ...] = ()
     messages_counted: int = 0  # visitor messages that carried language evidence
     messages_total: int = 0  # visitor messages considered
+    total_votes: float = 0.0  # all votes cast, messages and priors (shares are of this plus UNKNOWN_MASS)
 
     def as_dict(self) -> dict[str, object]:
         """Return the decision as JSON-ready data for the agent console."""
@@ -216,8 +229,22 @@ def decide_language(
         return (-item[1], preference.get(item[0], len(preference)), item[0])
 
     ranked = sorted(votes.items(), key=order)
-    best, best_votes = ranked[0]
-    runner_up_votes = max((count for code, count in votes.items() if code != best), default=0.0)
+    # The contest is between readerships (names.READERSHIPS): Croatian,
+    # Serbian and Bosnian votes add up, because what routing needs is an agent
+    # who reads the visitor.  Within the winning readership the visitor's own
+    # panel or browser language names the variant; without one, the member
+    # with most votes does.
+    readership_votes: dict[frozenset[str], float] = {}
+    for code, count in votes.items():
+        readership_votes[readership(code)] = readership_votes.get(readership(code), 0.0) + count
+    best = ranked[0][0]
+    best_readership = readership(best)
+    best_votes = readership_votes[best_readership]
+    if len(best_readership) > 1:
+        chosen = next((code for code in preference if code in best_readership), None)
+        if chosen is not None:
+            best = chosen
+    runner_up_votes = max((count for group, count in readership_votes.items() if group != best_readership), default=0.0)
     total = sum(votes.values()) + UNKNOWN_MASS
     confidence = best_votes / total
     confident = best_votes - runner_up_votes >= MIN_MARGIN and confidence >= MIN_CONFIDENCE
@@ -242,6 +269,7 @@ def decide_language(
         priors=tuple(priors),
         messages_counted=len(evidence),
         messages_total=len(messages),
+        total_votes=round(total - UNKNOWN_MASS, 4),
     )
 
 
@@ -274,9 +302,10 @@ def _explain(
     browser: Sequence[str],
 ) -> str:
     """Return one sentence telling an agent why best was chosen and what else was considered."""
-    supporting = sum(1 for scores, _ in evidence if max(scores, key=scores.__getitem__) == best)
+    family = readership(best)
+    supporting = sum(1 for scores, _ in evidence if max(scores, key=scores.__getitem__) in family)
     sources = []
-    if message_votes.get(best, 0.0) > 0 and supporting:
+    if any(message_votes.get(code, 0.0) > 0 for code in family) and supporting:
         plural = "message" if supporting == 1 else "messages"
         count = str(supporting) if supporting == len(evidence) else f"{supporting} of {len(evidence)}"
         sources.append(f"{count} {plural}" if supporting == len(evidence) else f"{count} messages")
@@ -286,12 +315,19 @@ def _explain(
         sources.append("the browser language")
     source = " and ".join(sources) if sources else "weak message evidence"
     sentence = f"{_display_name(best)} from {source} (confidence {confidence:.2f})"
-    runner_up = next(((code, share) for code, share in candidates if code != best), None)
+    if len(family) > 1:
+        siblings = " and ".join(_display_name(code) for code in sorted(family - {best}))
+        chooser = (
+            "the panel choice names" if panel == best else "the browser language names" if best in browser
+            else "the messages lean to"
+        )
+        sentence += f", read alike with {siblings}; {chooser} {_display_name(best)}"
+    runner_up = next(((code, share) for code, share in candidates if code not in family), None)
     if runner_up is not None and runner_up[1] >= 0.1:
         sentence += f", ahead of {_display_name(runner_up[0])} ({runner_up[1]:.2f})"
-    if panel is not None and panel != best:
+    if panel is not None and panel not in family:
         sentence += f"; the panel choice {_display_name(panel)} is outweighed"
-    elif panel is None and browser and browser[0] != best:
+    elif panel is None and browser and browser[0] not in family:
         sentence += f"; the browser language {_display_name(browser[0])} is outweighed"
     if not evidence:
         sentence += "; no message with language evidence yet"
@@ -301,10 +337,23 @@ def _explain(
 
 
 def should_reroute(*, current: str | None, decision: LanguageDecision) -> bool:
-    """Return True only when a confident decision names a language other than current."""
-    if not decision.confident or decision.language == UNDETERMINED:
+    """Return True when the decision names another readership and either is confident or has left current behind."""
+    if decision.language == UNDETERMINED:
         return False
     if current is None:
-        return True
+        return decision.confident
     current_code = normalize_code(current) or current.strip().lower()
-    return decision.language != current_code
+    if decision.language in readership(current_code):
+        # Croatian to Serbian is no change of readership: the agent who reads
+        # one reads the other, and moving queues would only cost the visitor.
+        return False
+    if decision.confident:
+        return True
+    # A conversation is first routed on its first message, however weak ("bok"
+    # read as Norwegian).  When the evidence since has all but abandoned that
+    # guess, staying would keep the visitor where nobody reads them: follow
+    # the leader, once it has more votes than one short message can give (so
+    # a single "danke" never moves anything).
+    current_share = sum(share for code, share in decision.candidates if code in readership(current_code))
+    leader_votes = decision.confidence * (decision.total_votes + UNKNOWN_MASS)
+    return leader_votes >= ABANDON_MIN_VOTES and current_share * ABANDON_RATIO <= decision.confidence

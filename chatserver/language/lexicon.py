@@ -17,9 +17,12 @@ tables take a few tens of MB rather than the lists' 76 MB as dictionaries.
 
 Members without a list of their own (Galician, Marathi, Nepali, Belarusian,
 and Croatian, Serbian and Bosnian, which wordfreq merges into one
-Serbo-Croatian list) get no lexical evidence: they are scored like the best
-member that has a list, so the lexicon can only tell *against* the members
-it knows.  Their markers (markers.py) and the models still apply.
+Serbo-Croatian list) are scored like the best member that has a list, so
+the lexicon mostly tells *against* the members it knows; the one thing it
+says for them is that a word none of the listed members knows ("enderezo",
+"tarxeta" among Spanish, Portuguese and Catalan) is a little more likely in
+a member without a list (UNKNOWN_WORD_DECADES).  Their markers (markers.py)
+and the models still apply.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import sys
 import threading
 from typing import Mapping, Sequence
 
-__all__ = ["WORDFREQ_LISTS", "MAX_WORDS", "FLOOR_DECILOG", "Lexicon", "lexicon", "lexical_scores"]
+__all__ = ["WORDFREQ_LISTS", "MAX_WORDS", "FLOOR_DECILOG", "UNKNOWN_WORD_DECADES", "UNKNOWN_MIN_LETTERS", "Lexicon", "lexicon", "lexical_scores"]
 
 # Our code -> wordfreq's list.  Norwegian is Bokmål ("nb").  Left out on
 # purpose: "sh" (Croatian, Serbian and Bosnian in one list, in Latin script),
@@ -46,6 +49,11 @@ MAX_WORDS = 30000
 # A word missing from a language's list counts as this frequency, in tenths
 # of a decade below 1 (65 = 10^-6.5, just under the lists' cut-off).
 FLOOR_DECILOG = 65
+# A word of at least UNKNOWN_MIN_LETTERS letters that no listed member knows
+# is UNKNOWN_WORD_DECADES more likely in a member without a list (Galician
+# "enderezo", "tarxeta"): every listed member has scored it at the floor.
+UNKNOWN_WORD_DECADES = 0.5
+UNKNOWN_MIN_LETTERS = 4
 
 _LOCK = threading.Lock()
 _LOADED: list[Lexicon] = []
@@ -99,21 +107,24 @@ class Lexicon:
             return {}
         tables = [self.tables[code] for code in known]
         totals = [0] * len(known)
-        used = 0
+        used = unknown = 0
         for word in words:
             values = [table.get(word, FLOOR_DECILOG) for table in tables]
             if min(values) == FLOOR_DECILOG:
+                if len(word) >= UNKNOWN_MIN_LETTERS and word.isalpha():
+                    unknown += 1
                 continue
             used += 1
             for index, value in enumerate(values):
                 totals[index] += value
-        if not used:
+        unlisted = [code for code in group if code not in self.tables]
+        bonus = UNKNOWN_WORD_DECADES * unknown if unlisted else 0.0
+        if not used and not bonus:
             return {}
         best = min(totals)
         result = {code: (best - total) / 10.0 for code, total in zip(known, totals)}
-        for code in group:
-            if code not in result:
-                result[code] = 0.0
+        for code in unlisted:
+            result[code] = bonus
         return result
 
 

@@ -40,6 +40,8 @@ GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "bcms": ("hr", "sr", "bs"),
         "cyrillic": ("ru", "uk", "bg", "mk", "sr", "be"),
         "devanagari": ("hi", "mr", "ne"),
+        # Text in Han characters alone (kana decide Japanese by script).
+        "han": ("zh", "ja"),
     }
 )
 
@@ -77,7 +79,7 @@ _WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
         coas co cos cun cunha pola polo polas polos nin moi moito moita
         ningunha alguén ninguén despois tamén iso bos noites ola vostede
         vostedes hoxe onte mañá diñeiro axuda tiña fixen facer dicir cousa
-        entón bo
+        entón bo dende veu
     """),
     (("pt", "gl"), """
         quero preciso onde o os as e na nas do dos das ao aos é foi pode isto
@@ -93,12 +95,14 @@ _WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("ms",), """
         tak nak hendak mahu sila awak encik cik puan sesiapa kerana sahaja tu
         ni ye je kat boleh dah taknak takde tiada mesti camne takpe wang
-        percuma telefon kereta pejabat kedai beg
+        percuma telefon kereta pejabat kedai beg semula cuba faham berjaya
+        selepas dahulu adakah ialah sikit bila
     """),
     (("id",), """
         bisa mau nggak gak enggak ga aja udah dong sih kok deh kak mbak mas bu
         karena gimana kapan makasih banget nih tuh gitu gini harus butuh kalo
-        gue gw lu uang gratis telepon mobil kantor toko tas
+        gue gw lu uang gratis telepon mobil kantor toko tas coba paham
+        berhasil setelah sesudah dulu apakah dikit bikin
     """),
     # --- no / da / sv --------------------------------------------------------
     (("sv",), """
@@ -112,15 +116,16 @@ _WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
         tilbake hei nå hatt dere dessverre veldig ikkje eg kva kjempe etter
         nei sånn aldri kanskje litt sjekke trenger gjøre kjøpe kjøpt enn
         blitt ble vært spørsmål fortsatt skjønner hjelpe igjen vennligst
+        opp gir sier spørre
     """),
     (("da",), """
         hvad endnu fik gik igennem noget nogen hjælp tak fejl meget have ind
         ud tilbage fået jer desværre rigtig hvornår lige af sådan mere måske
         lidt tjekke behøver gøre købe købt end blevet været spørgsmål stadig
-        hjælpe tusind venligst
+        hjælpe tusind venligst gerne op bliver tager giver siger spørge
     """),
     (("no", "da"), "ikke jeg mine er vil skal hvordan hvem hvorfor også bare være hjemme allerede hvilken hvilke selv"),
-    (("no", "sv"), "mitt ha ut fått av mer alltid lite bra tusen"),
+    (("no", "sv"), "mitt ha ut fått av mer alltid lite bra tusen blir tar"),
     (("da", "sv"), "mig dig hej nu haft efter nej aldrig igen blev"),
     # --- cs / sk -------------------------------------------------------------
     (("cs",), """
@@ -232,7 +237,16 @@ _PHRASES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
 # Letters and spellings: (pattern, languages it supports).  Searched in the
 # lower-cased original text, so "¿" and "l·l" still count.
 _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"[ãõ]|ção|ções|lh[aeo]|nh[aeo]", ("pt",)),
+    # "nh" but not Galician "unha" (pt "uma").
+    (r"[ãõ]|ção|ções|lh[aeo]|(?<!u)nh[aeo]", ("pt",)),
+    # Adjectives in -ble (es, ca, gl "posible") against Portuguese -vel.
+    (r"\w{3,}bles?\b", ("es", "ca", "gl")),
+    (r"\w{3,}(?:vel|veis)\b", ("pt",)),
+    # Galician writes x where Portuguese has j or g ("hoxe", "viaxe",
+    # "tarxeta", "xente"), and joins a pronoun to a finite verb without the
+    # hyphen Portuguese uses ("chegoume", "cobráronme").
+    (r"(?:axe|oxe|uxe)s?\b|[rl]x[aeiouáéíóú]|\bx[aeiouáéíóú]\w", ("gl",)),
+    (r"\w{2,}(?:ron|ou|ei)(?:me|che|lle|nos|vos|lles)\b", ("gl",)),
     (r"ç", ("pt", "ca")),
     (r"ñ", ("es", "gl")),
     (r"[¿¡]", ("es",)),
@@ -242,8 +256,20 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"[æø]", ("no", "da")),
     (r"kj|gj|øy|ei\b|sjon\b|kk\b", ("no",)),
     (r"ej\b|tion\b", ("da", "sv")),
+    # Danish øj and -hed against Norwegian øy and -het ("høj"/"høy").
+    (r"øj|\w{2,}hed(?:en|er)?\b", ("da",)),
+    (r"\w{2,}het(?:en|er|ene)?\b", ("no", "sv")),
+    # Norwegian puts the possessive after the definite noun ("kontoen min",
+    # "passordet mitt"); Danish puts it before ("min konto").
+    (r"\b\w{2,}(?:en|a|ene) (?:min|mi|mine|din|di|dine|sin|si|sine|vår|våre)\b|\b\w{2,}et (?:mitt|ditt|sitt|vårt)\b", ("no",)),
     (r"[ěřů]", ("cs",)),
     (r"[äôľĺŕ]|dz", ("sk",)),
+    # Slovak infinitives in -ť ("zrušiť"), nouns in -ia/-iu and -nie/-cie
+    # ("aplikácia", "doručenie"), ú after the first syllable ("novú",
+    # "faktúru"), and superlatives in naj-; Czech has -t, -e/-ie, -í
+    # ("doručení"), ou and nej-.
+    (r"\w{2,}[aeiouy]ť\b|\w{2,}[cčnrtž]i[au]\b|\w{2,}[cčn]ie\b|\w{3,}ú|\wú\b|\bnaj\w{3,}", ("sk",)),
+    (r"\w{2,}[nc]í\b|\bnej\w{3,}", ("cs",)),
     # Serbian writes the future joined to the infinitive ("platiću");
     # Croatian and Bosnian write "platit ću".
     (r"\w{2,}[ia](?:ću|ćeš|ćemo|ćete)\b", ("sr",)),
@@ -253,6 +279,8 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # razgovarati") is the Croatian and Bosnian norm; Serbian mostly writes
     # "da" and the present ("želim da otkažem", "mogu li da razgovaram").
     (r"\b(?:mogu|možeš|može|možemo|možete|želim|želiš|želi|moram|moraš|mora|trebam|trebaš|hoću|hoćeš|htio bih|htjela bih|htio sam|htjela sam)(?: li)?(?: se)? \w{2,}(?:ti|ći)\b", ("hr", "bs")),
+    # Malay "belum ... lagi" (not yet); Indonesian says "belum" alone.
+    (r"\bbelum (?:\w+ ){1,2}lagi\b", ("ms",)),
     (r"[іїєґ]", ("uk",)),
     (r"[ыэё]", ("ru",)),
     (r"ъ", ("bg",)),
@@ -262,6 +290,11 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"ў", ("be",)),
     # Marathi: ळ, and postpositions joined to the noun.
     (r"[ळॲ]|च्या|मध्ये|साठी|बद्दल|कडे(?=\s|$)|पर्यंत", ("mr",)),
+    # Han characters only one of Chinese and Japanese writes: simplified
+    # Chinese forms (们 这 说...) and traditional forms Japanese replaced
+    # (們 這 說...); Japanese shinjitai and kokuji (払 売 変 込 届...).
+    (r"[们这说订货还吗么请谢码让给该问题账户钱买卖东时间为对开关网页电话错误帮务记录设经过现发无們這說沒嗎麼讓錢賣幫號錄經發關對]", ("zh",)),
+    (r"[払売変済込帰気発続読験検険様対図広転単価円楽薬乗効戻応従覧関鉄駅働枠]", ("ja",)),
     # Nepali: postpositions and the plural joined to the noun.
     (r"\S(?:लाई|बाट|हरू)(?=\s|$)", ("ne",)),
 )

@@ -6,7 +6,7 @@ import re
 from types import MappingProxyType
 from typing import Mapping
 
-__all__ = ["LANGUAGES", "language_name", "native_name", "is_known", "normalize_code"]
+__all__ = ["LANGUAGES", "READERSHIPS", "language_name", "native_name", "is_known", "normalize_code", "readership"]
 
 # ISO 639-1 code -> (English name, native name).  Covers every language
 # langdetect can output plus common support languages it cannot detect, so
@@ -136,6 +136,22 @@ _ALIASES: Mapping[str, str] = MappingProxyType(
 
 # A primary subtag is 2-3 ASCII letters; subtags after it are 1-8
 # alphanumerics.  "_" is accepted because Java/POSIX locales use it (pt_BR).
+# Languages whose readers read each other's writing without effort: one
+# readership for routing.  Croatian, Serbian and Bosnian are one pluricentric
+# language; a short message often reads the same in all three (see
+# docs/language.md).  Danish and Norwegian Bokmål come close in writing, but
+# their speakers do not expect to be answered in the other, so they stay apart.
+READERSHIPS: tuple[frozenset[str], ...] = (frozenset({"hr", "sr", "bs"}),)
+_READERSHIP_OF: Mapping[str, frozenset[str]] = MappingProxyType(
+    {code: group for group in READERSHIPS for code in group}
+)
+
+
+def readership(code: str) -> frozenset[str]:
+    """Return the languages a reader of code reads without effort, code included."""
+    return _READERSHIP_OF.get(code) or frozenset({code})
+
+
 _TAG_RE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_socketio import SocketIO
 
-from ..events import (AgentChanged, ConversationChanged, HereAndNowOffered, MessageDelta, MessagePosted,
+from ..events import (AgentChanged, ConversationChanged, ConversationRated, HereAndNowOffered, MessageDelta, MessagePosted,
                       QueueChanged, RefundDue, SlaBreached, SlaWarning, Typing)
 from ..services.chat import ChatService
 from ..state import UNAVAILABLE
@@ -61,6 +61,10 @@ class Broadcaster:
             self._emit("sla_breach", event.conversation, ADMINS_ROOM, AGENT)
         elif isinstance(event, RefundDue):
             self._emit("refund_due", event.payment, ADMINS_ROOM, AGENT)
+        elif isinstance(event, ConversationRated):
+            if event.agent_id is not None:
+                self._emit("conversation_rated", event.rating, agent_room(event.agent_id), AGENT)
+            self._emit("conversation_rated", event.rating, ADMINS_ROOM, AGENT)
 
     def _emit(self, name: str, payload: Any, room: str, namespace: str) -> None:
         self._socketio.emit(name, payload, to=room, namespace=namespace)

@@ -72,6 +72,12 @@ class VisitorNamespace(GuardedNamespace):
         return {"conversation": services().chat.request_human(client_id=identity["client_id"])}
 
     @event
+    def on_rate(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {"rating": services().feedback.rate(client_id=identity["client_id"],
+                                                   conversation_id=data.get("conversation_id"),
+                                                   rating=data.get("rating"), comment=data.get("comment", ""))}
+
+    @event
     def on_history(self, identity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         return services().chat.history(client_id=identity["client_id"], after_seq=data.get("after_seq"),
                                        after_id=data.get("after_id"))

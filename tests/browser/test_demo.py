@@ -1,6 +1,8 @@
 """The demo page end to end in the browser, and how /widget.js is served."""
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -89,3 +91,21 @@ def test_production_serves_the_widget_but_no_demo(tmp_path: Path) -> None:
     assert http.get("/demo").status_code == 404
     assert http.get("/api/demo/clients").status_code == 404
     assert http.post("/api/demo/identity", json={"personal_id": "C-00000000"}).status_code == 404
+
+
+def test_interface_text_is_served_per_language_and_cached_by_version(widget_world: World) -> None:
+    catalogs = BUNDLE.parent / "i18n"
+    german = (catalogs / "de.json").read_bytes()
+    version = hashlib.sha256(german).hexdigest()[:12]
+    assert version in BUNDLE.read_text("utf-8")  # the script asks for exactly this version
+    response = requests.get(f"{widget_world.url}/widget/i18n/de.json?v={version}", timeout=5)
+    assert response.status_code == 200 and response.content == german
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert json.loads(german)["send"] == "Senden"
+    plain = requests.get(f"{widget_world.url}/widget/i18n/de.json", timeout=5)
+    assert plain.headers["Cache-Control"] == "public, max-age=300"
+    for path in ("/widget/i18n/xx.json", "/widget/i18n/..%2Fwidget.json", "/widget/i18n/de-DE.json"):
+        missing = requests.get(widget_world.url + path, timeout=5)
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found", path

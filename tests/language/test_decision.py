@@ -17,6 +17,7 @@ from chatserver.language import (
     should_reroute,
 )
 from chatserver.language.decision import MIN_MARGIN
+from chatserver.language.names import readership
 
 GERMAN_OPENING = "die Rechnung ist falsch, bitte helfen Sie mir"
 ENGLISH_OPENING = "Hello, I have a problem with my invoice"
@@ -385,3 +386,71 @@ def test_explanation_is_one_sentence(detector: Detector, texts, panel, browser, 
     ).explanation
     assert explanation.startswith(expected), explanation
     assert explanation.endswith(".") and "\n" not in explanation
+
+
+def test_tentative_first_guess_is_left_when_the_evidence_abandons_it(detector: Detector) -> None:
+    # The first message routes the conversation however weak it is: "bok"
+    # (Croatian "hi") comes out as some other language, tentatively.
+    first = decide_language(messages=evidence(detector, "bok"))
+    assert not first.confident
+    later = decide_language(messages=evidence(detector, "bok", "nije mi stigao paket"))
+    assert later.language in ("hr", "sr", "bs") and later.language != first.language
+    assert should_reroute(current=first.language, decision=later)
+    # A guess the evidence still supports is kept until the evidence is confident.
+    split = LanguageDecision("no", 0.45, False, "Tentatively Norwegian.", candidates=(("no", 0.45), ("da", 0.4)), total_votes=1.8)
+    assert not should_reroute(current="da", decision=split)
+    # And little evidence in all never moves it.
+    faint = LanguageDecision("sr", 0.5, False, "Tentatively Serbian.", candidates=(("sr", 0.5),), total_votes=0.2)
+    assert not should_reroute(current="no", decision=faint)
+
+
+def test_abandoned_language_is_followed_without_confidence() -> None:
+    # Norwegian from a first "hei"; since then, a split between Danish and Swedish.
+    leader = LanguageDecision(
+        "da", 0.45, False, "Tentatively Danish.", candidates=(("da", 0.45), ("sv", 0.3), ("no", 0.05)), total_votes=0.9
+    )
+    assert should_reroute(current="no", decision=leader)
+    # Not among the candidates at all: abandoned too.
+    assert should_reroute(current="fi", decision=leader)
+    # A sibling that is still close is not abandoned.
+    assert not should_reroute(current="sv", decision=leader)
+    assert not should_reroute(current=None, decision=leader)
+    # A leader with fewer votes than a short message can give moves nothing.
+    faint = LanguageDecision("da", 0.6, False, "Tentatively Danish.", candidates=(("da", 0.6),), total_votes=0.1)
+    assert not should_reroute(current="no", decision=faint)
+
+
+# --- one readership: Croatian, Serbian and Bosnian ------------------------------
+
+
+def test_croatian_serbian_and_bosnian_votes_count_together() -> None:
+    # A message the detector splits three ways is one confident readership.
+    split = [({"sr": 0.36, "hr": 0.33, "bs": 0.26, "sl": 0.05}, 1.0)]
+    decision = decide_language(messages=split)
+    assert decision.language == "sr"  # most votes, without a hint from the visitor
+    assert decision.confident and decision.confidence == pytest.approx(0.95 / 1.15, abs=1e-3)
+    assert "read alike with Bosnian and Croatian; the messages lean to Serbian" in decision.explanation
+
+
+def test_the_visitors_own_language_names_the_variant() -> None:
+    split = [({"sr": 0.36, "hr": 0.33, "bs": 0.26, "sl": 0.05}, 1.0)]
+    by_panel = decide_language(messages=split, panel_language="hr")
+    assert (by_panel.language, by_panel.confident) == ("hr", True)
+    assert "the panel choice names Croatian" in by_panel.explanation
+    by_browser = decide_language(messages=split, browser_languages=["bs-BA", "en"])
+    assert by_browser.language == "bs"
+    # A panel language outside the readership does not pick a variant.
+    assert decide_language(messages=split, panel_language="de").language == "sr"
+
+
+def test_no_reroute_within_a_readership() -> None:
+    croatian = decide_language(messages=[({"hr": 0.9, "sr": 0.1}, 1.0)] * 3)
+    assert croatian.language == "hr" and croatian.confident
+    assert not should_reroute(current="sr", decision=croatian)
+    assert not should_reroute(current="bs", decision=croatian)
+    assert should_reroute(current="sl", decision=croatian)
+
+
+def test_readership_of_a_language() -> None:
+    assert readership("hr") == readership("bs") == frozenset({"hr", "sr", "bs"})
+    assert readership("da") == frozenset({"da"})

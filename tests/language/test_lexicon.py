@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from chatserver.language import make_detector
-from chatserver.language.lexicon import FLOOR_DECILOG, MAX_WORDS, WORDFREQ_LISTS, Lexicon, lexical_scores, lexicon
+from chatserver.language.lexicon import (
+    FLOOR_DECILOG,
+    MAX_WORDS,
+    UNKNOWN_WORD_DECADES,
+    WORDFREQ_LISTS,
+    Lexicon,
+    lexical_scores,
+    lexicon,
+)
 from chatserver.language.markers import GROUPS
 
 
@@ -24,6 +32,16 @@ def test_members_without_a_list_score_like_the_best_member() -> None:
     assert small.scores(["x"], ("aa", "bb", "cc")) == {"aa": 0.0, "bb": -2.0, "cc": 0.0}
     # Fewer than two members with a list: nothing to compare.
     assert small.scores(["x"], ("aa", "cc")) == {}
+
+
+def test_words_no_list_knows_lean_to_a_member_without_a_list() -> None:
+    small = Lexicon({"aa": {"x": 10}, "bb": {"x": 30}})
+    # "tarxeta" is in neither list: a little more likely in cc, which has none.
+    assert small.scores(["x", "tarxeta"], ("aa", "bb", "cc")) == {"aa": 0.0, "bb": -2.0, "cc": UNKNOWN_WORD_DECADES}
+    assert small.scores(["tarxeta"], ("aa", "bb", "cc")) == {"aa": 0.0, "bb": 0.0, "cc": UNKNOWN_WORD_DECADES}
+    # Short tokens and groups where every member has a list: no such lean.
+    assert small.scores(["x", "xyz"], ("aa", "bb", "cc")) == {"aa": 0.0, "bb": -2.0, "cc": 0.0}
+    assert small.scores(["x", "tarxeta"], ("aa", "bb")) == {"aa": 0.0, "bb": -2.0}
 
 
 def test_wordfreq_lists_load_once_and_are_capped() -> None:

@@ -54,6 +54,20 @@ def test_no_marker_names_a_whole_group() -> None:
         ("non recibín a miña encomenda", GROUPS["ibero"], "gl"),
         ("boleh tolong saya tak", GROUPS["malay"], "ms"),
         ("nggak bisa bayar kak", GROUPS["malay"], "id"),
+        # Spellings and word order rather than words (third round of markers).
+        ("hvor er passordet mitt", GROUPS["nordic"], "no"),
+        ("tøjet er for småt", GROUPS["nordic"], "da"),
+        ("chcem to zrušiť", GROUPS["czechoslovak"], "sk"),
+        ("aplikácia padá", GROUPS["czechoslovak"], "sk"),
+        ("přihlášení nefunguje", GROUPS["czechoslovak"], "cs"),
+        ("hoxe tampouco", GROUPS["ibero"], "gl"),
+        ("non é posible", GROUPS["ibero"], "gl"),
+        ("não é possível", GROUPS["ibero"], "pt"),
+        ("cobráronme mal", GROUPS["ibero"], "gl"),
+        ("barang belum sampai lagi", GROUPS["malay"], "ms"),
+        ("返金対応", GROUPS["han"], "ja"),
+        ("发票问题", GROUPS["han"], "zh"),
+        ("謝謝你的幫助", GROUPS["han"], "zh"),
     ],
 )
 def test_marker_hits_point_to_the_right_sibling(text: str, group: tuple[str, ...], winner: str) -> None:
@@ -79,3 +93,20 @@ def test_marker_hits_point_to_the_right_sibling(text: str, group: tuple[str, ...
 def test_bcms_verb_constructions(text: str, expected: dict[str, float]) -> None:
     hits = marker_hits([], text.casefold(), GROUPS["bcms"])
     assert hits == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "group", "absent"),
+    [
+        # Danish puts the possessive first: no Norwegian word-order hit.
+        ("jeg har fået min pakke", GROUPS["nordic"], "no"),
+        # Galician "unha" is not Portuguese "nh"; Portuguese writes the pronoun with a hyphen.
+        ("unha pregunta", GROUPS["ibero"], "pt"),
+        ("rejeitaram-me o cartão", GROUPS["ibero"], "gl"),
+        # Czech ú only starts a word (or follows a prefix); "ať" is not an infinitive.
+        ("účet je zablokovaný, ať to opraví", GROUPS["czechoslovak"], "sk"),
+    ],
+)
+def test_spelling_markers_do_not_misfire(text: str, group: tuple[str, ...], absent: str) -> None:
+    # Spellings only (no word list): the words themselves may be shared.
+    assert absent not in marker_hits([], text.casefold(), group)

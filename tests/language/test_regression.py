@@ -39,8 +39,8 @@ def decide(detector, *texts: str, panel: str | None = None) -> str:
 
 
 def test_labelled_slice(detector) -> None:
-    # Measured 2026-11-28 (with the word-frequency lexicon): 141 messages in
-    # 39 languages, 128 strict, 135 lenient.
+    # Measured 2026-11-28 on the 1,049-message set, before the third round of
+    # markers: 175 messages in 39 languages, 158 strict, 168 lenient.
     rows = load_messages()[::6]
     strict = lenient = 0
     misses = []
@@ -50,9 +50,9 @@ def test_labelled_slice(detector) -> None:
         lenient += accepts(labels, answer, lenient=True)
         if not accepts(labels, answer, lenient=True):
             misses.append((labels[0], answer, text))
-    assert len(rows) == 141 and len({labels[0] for labels, _ in rows}) == 39
-    assert strict >= 126, misses
-    assert lenient >= 133, misses
+    assert len(rows) == 175 and len({labels[0] for labels, _ in rows}) == 39
+    assert strict >= 156, misses
+    assert lenient >= 166, misses
 
 
 def test_mixed_messages_are_decided_by_their_words(detector) -> None:

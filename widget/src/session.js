@@ -30,6 +30,15 @@ function subject(token) {
   }
 }
 
+// The browser's IANA time zone: the server tells opening times on this clock.
+function timeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
+  } catch {
+    return null;
+  }
+}
+
 class Store {
   constructor(key) {
     this.key = key;
@@ -132,7 +141,7 @@ export class Session {
     } catch {
       identity = null;
     }
-    return { identity, languages: this.browserLanguages, panel_language: this.panelLanguage };
+    return { identity, languages: this.browserLanguages, panel_language: this.panelLanguage, timezone: timeZone() };
   }
 
   // The panel language is part of the connection's auth: reconnect to change it.
@@ -268,6 +277,22 @@ export class Session {
     const ack = await this.call("request_human", {});
     if (ack.ok) this.setConversation(ack.conversation);
     return ack;
+  }
+
+  // While a closed team's conversation waits, let the AI answer until the opening.
+  async askAi() {
+    const ack = await this.call("ask_ai", {});
+    if (ack.ok) this.setConversation(ack.conversation);
+    return ack;
+  }
+
+  async rate(conversationId, rating, comment) {
+    return this.call("rate", { conversation_id: conversationId, rating, comment });
+  }
+
+  // Ask for the paid urgent service; the ack carries the payment to complete.
+  async hereAndNow() {
+    return this.call("here_and_now", {});
   }
 
   // Tell the agent the visitor is writing; stop after a pause or on send.

@@ -2,7 +2,7 @@
 // so the host page's styles cannot reach in and ours cannot leak out. The
 // data-chat attributes are stable test hooks (README, "Widget").
 import { h, icon, ICONS } from "./dom.js";
-import { hasCatalog, isRtl, languageCode, translator } from "./i18n.js";
+import { hasCatalog, isLoaded, isRtl, languageCode, loadCatalog, translator } from "./i18n.js";
 import { Session, storeFor } from "./session.js";
 import STYLES from "./styles.css";
 
@@ -50,6 +50,8 @@ export class Widget {
     this.store = storeFor(server, token);
     this.selected = this.store.get("panel_language", null);
     this.languages = null;
+    this.teams = {};
+    this.urgent = null; // the Here-and-now offer: {price_cents, currency, provider}
     this.conversation = null;
     this.connection = "idle";
     this.opened = false;
@@ -91,6 +93,7 @@ export class Widget {
     this.destroyed = true;
     clearTimeout(this.languageTimer);
     clearTimeout(this.retryTimer);
+    clearTimeout(this.hoursTimer);
     for (const timer of this.typers.values()) clearTimeout(timer);
     this.session.stop();
     this.host.remove();
@@ -114,17 +117,18 @@ export class Widget {
 
     this.notice = h("div", { class: "notice", role: "alert", hidden: true });
     this.greeting = h("p", { class: "greeting" });
+    this.hours = h("p", { class: "hours", "data-chat": "hours", hidden: true });
     this.chooseLabel = h("p", { id: "choose", class: "label" });
     this.options = h("div", { class: "languages", role: "radiogroup", "aria-labelledby": "choose",
       onkeydown: (event) => this.onOptionKey(event) });
     this.otherNote = h("p", { class: "note" });
-    this.intro = h("div", { class: "intro" }, this.greeting, this.chooseLabel, this.options, this.otherNote);
+    this.intro = h("div", { class: "intro" }, this.greeting, this.hours, this.chooseLabel, this.options, this.otherNote);
     this.log = h("ol", { class: "messages", role: "log", "aria-live": "polite" });
     this.typingLine = h("p", { class: "typing", hidden: true });
     this.body = h("div", { class: "body" }, this.intro, this.log, this.typingLine);
 
     this.humanButton = h("button", { type: "button", class: "human", "data-chat": "human", hidden: true,
-      onclick: () => this.requestHuman() });
+      onclick: () => this.press(this.humanButton, () => this.session.requestHuman()) });
     this.inputLabel = h("label", { for: "input", class: "sr-only" });
     this.input = h("textarea", {
       id: "input", class: "input", "data-chat": "input", rows: 1, maxlength: 5000, dir: "auto",
@@ -142,7 +146,19 @@ export class Widget {
     this.sendButton = h("button", { type: "submit", class: "send", "data-chat": "send" }, icon(ICONS.send, 20));
     this.form = h("form", { class: "composer", onsubmit: (event) => { event.preventDefault(); this.submit(); } },
       this.inputLabel, this.input, this.sendButton);
-    const footer = h("footer", { class: "footer" }, this.humanButton, this.form);
+    this.askAiButton = h("button", { type: "button", class: "human", "data-chat": "ask-ai", hidden: true,
+      onclick: () => this.press(this.askAiButton, () => this.session.askAi()) });
+    this.urgentButton = h("button", { type: "button", class: "urgent", "data-chat": "here-and-now", hidden: true,
+      onclick: () => this.showOffer(true) });
+    this.offerText = h("p", { class: "offer-text" });
+    this.payButton = h("button", { type: "button", class: "pay", "data-chat": "pay", onclick: () => this.buyUrgent() });
+    this.cancelButton = h("button", { type: "button", class: "cancel", onclick: () => this.showOffer(false) });
+    this.offer = h("div", { class: "offer", "data-chat": "offer", hidden: true }, this.offerText,
+      h("div", { class: "offer-buttons" }, this.payButton, this.cancelButton));
+    this.offerNote = h("p", { class: "offer-note", "data-chat": "offer-note", role: "status", hidden: true });
+    this.buildRating();
+    const footer = h("footer", { class: "footer" }, this.rating, this.offer, this.offerNote, this.askAiButton, this.urgentButton,
+      this.humanButton, this.form);
 
     this.panel = h("section", {
       id: "panel", class: "panel", "data-chat": "panel", role: "dialog", "aria-labelledby": "title", hidden: true,
@@ -236,8 +252,11 @@ export class Widget {
   async loadLanguages() {
     const response = await fetch(`${this.server}/api/widget/config`, { credentials: "omit" });
     if (!response.ok) throw new Error(`config: ${response.status}`);
-    const { languages } = await response.json();
+    const { languages, teams, here_and_now: urgent } = await response.json();
     this.languages = languages;
+    this.teams = teams || {};
+    this.urgent = urgent || null;
+    this.scheduleHoursRefresh();
     const offered = new Set(languages.map((language) => language.code));
     if (!offered.has(this.selected)) {
       // The browser's language, when the team offers it.
@@ -297,6 +316,13 @@ export class Widget {
   applyLanguage() {
     const candidates = [this.forcedLanguage, this.selected, ...this.browserLanguages.map(languageCode)];
     this.uiLanguage = candidates.find((code) => code && hasCatalog(code)) || "en";
+    if (!isLoaded(this.uiLanguage)) {
+      // English meanwhile; the visitor's language as soon as it arrives.
+      const wanted = this.uiLanguage;
+      loadCatalog(this.server, wanted).then(() => {
+        if (!this.destroyed && this.uiLanguage === wanted) this.applyLanguage();
+      }, () => {});
+    }
     const t = (this.t = translator(this.uiLanguage));
     this.frame.setAttribute("lang", this.uiLanguage);
     this.frame.setAttribute("dir", isRtl(this.uiLanguage) ? "rtl" : "ltr");
@@ -308,6 +334,11 @@ export class Widget {
     this.otherNote.textContent = t("other_languages");
     this.log.setAttribute("aria-label", t("messages"));
     this.humanButton.textContent = t("human");
+    this.askAiButton.textContent = t("ask_ai");
+    this.cancelButton.textContent = t("here_and_now_cancel");
+    this.renderHours();
+    this.renderOffer();
+    this.renderRatingText();
     this.inputLabel.textContent = t("input_label");
     this.input.placeholder = t("placeholder");
     this.sendButton.setAttribute("aria-label", t("send"));
@@ -335,6 +366,7 @@ export class Widget {
         line = conversation.queue_position
           ? t("state_queued", { position: conversation.queue_position })
           : t("state_queued_waiting");
+        details.push(this.waitText(conversation));
         if (PRIORITIES.has(conversation.priority)) details.push(t(`priority_${conversation.priority}`));
         if (conversation.sla_due_at) details.push(t("due", { time: this.formatDue(conversation.sla_due_at) }));
         break;
@@ -351,21 +383,208 @@ export class Widget {
         line = t("status_start");
     }
     this.statusLine.textContent = line;
-    this.statusDetail.textContent = details.join(" ");
+    this.statusDetail.textContent = details.filter(Boolean).join(" ");
     this.statusDetail.hidden = details.length === 0;
     this.humanButton.hidden = !(conversation && conversation.state === "ai");
+    const queued = Boolean(conversation && conversation.state === "queued");
+    // The AI may answer while the team is closed, if the visitor wants it.
+    this.askAiButton.hidden = !(queued && conversation.estimate_basis === "next_opening");
+    this.urgentButton.hidden = !(queued && this.urgent && conversation.priority !== "here_and_now");
+    if (this.urgentButton.hidden) this.showOffer(false);
+    if (!queued || conversation.priority === "here_and_now") this.offerNote.hidden = true;
+    this.renderOffer();
+    this.renderRating();
     this.status.dataset.state = conversation ? conversation.state : "none";
   }
 
-  async requestHuman() {
-    this.humanButton.disabled = true;
+  // A button that asks the server for one change of the conversation.
+  async press(button, call) {
+    button.disabled = true;
     try {
-      await this.session.requestHuman();
+      await call();
     } catch {
       this.onConnection("offline");
     } finally {
-      this.humanButton.disabled = false;
+      button.disabled = false;
     }
+  }
+
+  // An honest wait: minutes only when someone who can take it is online.
+  waitText(conversation) {
+    const t = this.t;
+    switch (conversation.estimate_basis) {
+      case "capacity":
+        return conversation.estimated_wait_minutes > 0
+          ? t("wait_minutes", { minutes: conversation.estimated_wait_minutes })
+          : t("wait_now");
+      case "next_opening":
+        return conversation.next_agent_expected_at
+          ? t("wait_opening", { time: this.formatOpening(conversation.next_agent_expected_at) })
+          : t("wait_unknown");
+      case "unknown":
+        return t("wait_unknown");
+      default:
+        return "";
+    }
+  }
+
+  // The default team's hours, before the first message.
+  renderHours() {
+    const team = this.teams.support;
+    this.hours.hidden = !team;
+    if (!team) return;
+    let text;
+    if (team.open) text = this.t("hours_open");
+    else if (team.next_open_at) text = this.t("hours_closed", { time: this.formatOpening(team.next_open_at) });
+    else text = this.t("hours_closed_unknown");
+    this.hours.textContent = text;
+    this.hours.dataset.open = String(Boolean(team.open));
+  }
+
+  // Reload the hours when the default team next opens or closes is unknown
+  // here, so refresh at the next opening and at least every hour.
+  scheduleHoursRefresh() {
+    clearTimeout(this.hoursTimer);
+    const team = this.teams.support;
+    const opening = team && !team.open && team.next_open_at ? Date.parse(team.next_open_at) - Date.now() : Infinity;
+    const delay = Math.max(5000, Math.min(opening, 3600 * 1000));
+    this.hoursTimer = setTimeout(() => {
+      this.loadLanguages().catch(() => this.scheduleHoursRefresh());
+    }, delay);
+  }
+
+  // --- rating a closed conversation ----------------------------------------------
+  buildRating() {
+    this.ratingPrompt = h("p", { id: "rate-prompt", class: "rate-prompt" });
+    this.stars = h("div", { class: "stars", role: "radiogroup", "aria-labelledby": "rate-prompt" });
+    for (let score = 1; score <= 5; score += 1) {
+      this.stars.append(h("button", {
+        type: "button", role: "radio", class: "star", "data-chat": "star", "data-score": String(score),
+        "aria-checked": "false", onclick: () => this.pickScore(score),
+      }, icon(ICONS.star, 26)));
+    }
+    this.ratingComment = h("textarea", { class: "rate-comment", "data-chat": "rate-comment", rows: 2, maxlength: 1000,
+      dir: "auto" });
+    this.ratingSend = h("button", { type: "button", class: "pay", "data-chat": "rate-send", disabled: true,
+      onclick: () => this.sendRating() });
+    this.ratingNote = h("p", { class: "offer-note", "data-chat": "rate-note", role: "status", hidden: true });
+    this.ratingForm = h("div", { class: "rate-form" }, this.stars, this.ratingComment, this.ratingSend);
+    this.rating = h("div", { class: "offer rating", "data-chat": "rating", hidden: true }, this.ratingPrompt,
+      this.ratingForm, this.ratingNote);
+    this.score = 0;
+  }
+
+  renderRatingText() {
+    const t = this.t;
+    this.ratingPrompt.textContent = t("rate_prompt");
+    for (const star of this.stars.children) {
+      const score = Number(star.dataset.score);
+      star.setAttribute("aria-label", t("rate_star", { count: score }));
+      star.title = t("rate_star", { count: score });
+    }
+    this.ratingComment.placeholder = t("rate_comment");
+    this.ratingComment.setAttribute("aria-label", t("rate_comment"));
+    this.ratingSend.textContent = t("rate_send");
+    if (this.ratingNote.dataset.key) this.ratingNote.textContent = t(this.ratingNote.dataset.key);
+  }
+
+  // Offered once per closed conversation that a person handled; a rating sent is remembered.
+  renderRating() {
+    const conversation = this.conversation;
+    const closed = Boolean(conversation && conversation.state === "closed");
+    const rated = closed && this.store.get("rated", []).includes(conversation.id);
+    if (closed && this.ratingFor !== conversation.id) {
+      this.ratingFor = conversation.id;
+      this.pickScore(0);
+      this.ratingComment.value = "";
+      this.ratingForm.hidden = false;
+      this.ratingNote.hidden = true;
+      delete this.ratingNote.dataset.key;
+    }
+    this.rating.hidden = !closed || (rated && this.ratingNote.hidden);
+  }
+
+  pickScore(score) {
+    this.score = score;
+    for (const star of this.stars.children) {
+      const value = Number(star.dataset.score);
+      star.setAttribute("aria-checked", String(value === score));
+      star.classList.toggle("lit", value <= score);
+    }
+    this.ratingSend.disabled = score === 0;
+  }
+
+  async sendRating() {
+    const conversationId = this.ratingFor;
+    this.ratingSend.disabled = true;
+    let key = "rate_failed";
+    try {
+      const ack = await this.session.rate(conversationId, this.score, this.ratingComment.value);
+      if (ack.ok) {
+        key = "rate_thanks";
+        this.store.set("rated", [...this.store.get("rated", []), conversationId].slice(-20));
+        this.ratingForm.hidden = true;
+      }
+    } catch {
+      // Offline: the visitor may try again.
+    }
+    this.ratingSend.disabled = this.score === 0;
+    this.ratingNote.dataset.key = key;
+    this.ratingNote.textContent = this.t(key);
+    this.ratingNote.hidden = false;
+  }
+
+  // --- Here and now ------------------------------------------------------------
+  price() {
+    const { price_cents: cents, currency } = this.urgent;
+    try {
+      return new Intl.NumberFormat(this.uiLanguage, { style: "currency", currency: currency.toUpperCase() })
+        .format(cents / 100);
+    } catch {
+      return `${(cents / 100).toFixed(2)} ${currency.toUpperCase()}`;
+    }
+  }
+
+  renderOffer() {
+    if (!this.urgent) return;
+    const price = this.price();
+    this.urgentButton.textContent = this.t("here_and_now", { price });
+    this.offerText.textContent = this.t("here_and_now_offer", { price });
+    this.payButton.textContent = this.t("here_and_now_pay", { price });
+    if (this.offerNote.dataset.key) this.offerNote.textContent = this.t(this.offerNote.dataset.key);
+  }
+
+  showOffer(visible) {
+    this.offer.hidden = !visible;
+    if (visible) {
+      this.offerNote.hidden = true;
+      this.payButton.focus();
+    }
+  }
+
+  async buyUrgent() {
+    this.payButton.disabled = true;
+    let key;
+    try {
+      const ack = await this.session.hereAndNow();
+      if (ack.ok && ack.payment && ack.payment.checkout_url) {
+        window.open(ack.payment.checkout_url, "_blank", "noopener");
+        key = "here_and_now_checkout";
+      } else if (ack.ok) {
+        key = "here_and_now_pending";
+      } else {
+        key = { no_specialist: "here_and_now_unavailable", already_paid: "here_and_now_pending" }[ack.error.code]
+          || "here_and_now_failed";
+      }
+    } catch {
+      key = "here_and_now_failed";
+    } finally {
+      this.payButton.disabled = false;
+    }
+    this.showOffer(false);
+    this.offerNote.dataset.key = key;
+    this.offerNote.textContent = this.t(key);
+    this.offerNote.hidden = false;
   }
 
   onConnection(state) {
@@ -603,6 +822,19 @@ export class Widget {
       return new Intl.DateTimeFormat(this.uiLanguage, { hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
     } catch {
       return "";
+    }
+  }
+
+  // A day and time on the visitor's own clock: the browser formats in its time zone.
+  formatOpening(iso) {
+    try {
+      const date = new Date(iso);
+      const soon = date - Date.now() < 20 * 3600 * 1000;
+      const options = soon ? { hour: "2-digit", minute: "2-digit" }
+        : { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" };
+      return new Intl.DateTimeFormat(this.uiLanguage, options).format(date);
+    } catch {
+      return iso;
     }
   }
 
