@@ -43,15 +43,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     container = build_services(app.config, spawn=socketio.start_background_task)
     app.extensions["chatserver"] = container
+    from .realtime.queue import make_client_manager
+
     socketio.init_app(
         app,
         async_mode=app.config.get("ASYNC_MODE"),
         message_queue=container.state.message_queue_url,
-        channel=app.config["REDIS_PREFIX"] + "socketio",
+        # The Redis message queue, probed so that a deaf listener shows in /healthz.
+        client_manager=make_client_manager(container.state.message_queue_url,
+                                           channel=app.config["REDIS_PREFIX"] + "socketio",
+                                           probe_interval=app.config["MESSAGE_QUEUE_PROBE_INTERVAL"],
+                                           deaf_after=app.config["MESSAGE_QUEUE_DEAF_AFTER"]),
         cors_allowed_origins=origin_policy(app.config["ALLOWED_ORIGINS"]),
         # Identity lives on the socket session set at connect, never in Flask's cookie session.
         manage_session=False,
-        max_http_buffer_size=64 * 1024,
+        # The largest packet a client may send; bigger ones close the connection.
+        max_http_buffer_size=app.config["MAX_PAYLOAD_BYTES"],
+        # A dead client is noticed within 30 s; widgets on mobile networks
+        # survive a 10 s stall.
+        ping_interval=app.config["PING_INTERVAL"],
+        ping_timeout=app.config["PING_TIMEOUT"],
     )
 
     from . import http, realtime

@@ -91,6 +91,20 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MESSAGE_RATE_PER_SECOND": _float(env.get("MESSAGE_RATE_PER_SECOND"), 2),
         "EVENT_RATE_BURST": _float(env.get("EVENT_RATE_BURST"), 60),
         "EVENT_RATE_PER_SECOND": _float(env.get("EVENT_RATE_PER_SECOND"), 10),
+        # Connections: the largest packet a client may send, Engine.IO pings,
+        # and how many sockets one client (a visitor's tabs, an agent's
+        # consoles) may hold in this process.
+        "MAX_PAYLOAD_BYTES": _int(env.get("MAX_PAYLOAD_BYTES"), 64 * 1024),
+        "PING_INTERVAL": _float(env.get("PING_INTERVAL"), 20.0),
+        "PING_TIMEOUT": _float(env.get("PING_TIMEOUT"), 10.0),
+        "MAX_CONNECTIONS_PER_CLIENT": _int(env.get("MAX_CONNECTIONS_PER_CLIENT"), 10),
+        # Slow clients: a socket whose unsent packets exceed this is closed
+        # (it resyncs with `history` when it comes back).
+        "MAX_SEND_QUEUE": _int(env.get("MAX_SEND_QUEUE"), 500),
+        # The message queue probe (chatserver/realtime/queue.py): each process
+        # hears its own probe every interval, or reports itself deaf.
+        "MESSAGE_QUEUE_PROBE_INTERVAL": _float(env.get("MESSAGE_QUEUE_PROBE_INTERVAL"), 1.0),
+        "MESSAGE_QUEUE_DEAF_AFTER": _float(env.get("MESSAGE_QUEUE_DEAF_AFTER"), 3.0),
         "AGENT_TOKEN_TTL": _int(env.get("AGENT_TOKEN_TTL"), 12 * 3600),
         # Sign-in throttle: after this many failures for one email within the
         # window (five times as many for one address), sign-ins are refused.

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .state import SharedState
+from .state import UNAVAILABLE, SharedState
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,10 @@ class JobRunner:
         while True:
             try:
                 self.run_one(job_class)
-            except Exception:
+            except UNAVAILABLE as error:
                 # The queue itself failed (Redis down): wait, then try again.
-                log.exception("%s job queue unavailable", job_class)
+                log.warning("%s job queue unavailable: %s", job_class, type(error).__name__)
+                time.sleep(POLL_SECONDS)  # cooperative under gevent's patching
+            except Exception:
+                log.exception("%s job queue failed", job_class)
                 time.sleep(POLL_SECONDS)  # cooperative under gevent's patching

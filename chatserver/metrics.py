@@ -31,6 +31,9 @@ class Metrics:
                                 registry=self.registry)
         self.event_errors = Counter("chatserver_event_errors", "Socket.IO events answered with an error, by code.",
                                     ["namespace", "code"], registry=self.registry)
+        self.slow_clients_closed = Counter("chatserver_slow_clients_closed",
+                                           "Sockets closed because they did not read what was sent to them.",
+                                           registry=self.registry)
         self.registry.register(_QueueCollector(state))
 
     def on_event(self, event: Any) -> None:
@@ -54,7 +57,15 @@ class _QueueCollector:
         lengths: Tally[tuple[str, str]] = Tally()
         oldest: dict[tuple[str, str], float] = {}
         now = time.time()
-        for entry in self._state.queue_entries():
+        try:
+            entries = self._state.queue_entries()
+        except Exception:
+            # Redis is away: /metrics must still answer, that is when it matters.
+            yield GaugeMetricFamily("chatserver_shared_state_up", "1 when the shared state answered this scrape.",
+                                    value=0)
+            return
+        yield GaugeMetricFamily("chatserver_shared_state_up", "1 when the shared state answered this scrape.", value=1)
+        for entry in entries:
             key = (entry.summary.get("queue_language", "und"), entry.summary.get("priority", "standard"))
             lengths[key] += 1
             since = entry.summary.get("waiting_since")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import text
 
+from ..realtime.queue import listener_status
 from ..services import services
 from ..services.admin import language_entry
 from ..services.errors import ServiceError
@@ -41,7 +42,9 @@ def healthz():
             checks["redis"] = "ok"
         except Exception as error:
             checks["redis"] = f"error: {type(error).__name__}"
-    healthy = all(value in ("ok", "not_configured") for value in checks.values())
+    # Whether this process still hears the message queue (chatserver/realtime/queue.py).
+    checks["listener"] = listener_status(current_app.extensions["socketio"].server.manager)
+    healthy = all(value in ("ok", "not_configured", "idle") for value in checks.values())
     return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
 
 

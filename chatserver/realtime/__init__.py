@@ -8,6 +8,8 @@ from .agent import AgentNamespace
 from .broadcaster import AGENT, VISITOR, Broadcaster
 from .limits import Limiter, rates_from_config
 from .maintenance import Maintenance
+from .queue import ListenerCollector, ProbedRedisManager
+from .slow import SlowClientGuard
 from .visitor import VisitorNamespace
 
 __all__ = ["init_app", "start"]
@@ -17,11 +19,18 @@ def init_app(app: Flask, socketio: SocketIO) -> None:
     """Register the namespaces and subscribe the broadcaster to domain events."""
     container = app.extensions["chatserver"]
     rates = rates_from_config(app.config)
-    agents = AgentNamespace(AGENT, limiter=Limiter(rates), metrics=container.metrics)
-    socketio.on_namespace(VisitorNamespace(VISITOR, limiter=Limiter(rates), metrics=container.metrics))
+    cap = app.config["MAX_CONNECTIONS_PER_CLIENT"]
+    agents = AgentNamespace(AGENT, limiter=Limiter(rates, max_connections=cap), metrics=container.metrics)
+    socketio.on_namespace(VisitorNamespace(VISITOR, limiter=Limiter(rates, max_connections=cap),
+                                           metrics=container.metrics))
     socketio.on_namespace(agents)
     container.events.subscribe(Broadcaster(socketio=socketio, chat=container.chat,
                                            disconnect_agent=agents.disconnect_agent))
+    manager = socketio.server.manager
+    if isinstance(manager, ProbedRedisManager):
+        container.metrics.registry.register(ListenerCollector(manager))
+    container.slow_clients = SlowClientGuard(socketio=socketio, limit=app.config["MAX_SEND_QUEUE"],
+                                             metrics=container.metrics)
     container.maintenance = Maintenance(
         socketio=socketio, chat=container.chat, state=container.state, agents=agents, ai=container.ai,
         sla=container.sla, heartbeat_interval=app.config["HEARTBEAT_INTERVAL"],
@@ -33,4 +42,5 @@ def start(app: Flask) -> None:
     """Start this process's background upkeep and job workers (the server does this once it runs)."""
     container = app.extensions["chatserver"]
     container.maintenance.start()
+    container.slow_clients.start()
     container.jobs.start()

@@ -37,6 +37,7 @@ class AgentNamespace(GuardedNamespace):
             agent = services().auth.agent_from_token(auth.get("token"))
         except ServiceError as error:
             raise Refused(error) from None
+        self.admit(f"agent:{agent.id}")
         self.remember({"agent_id": agent.id, "role": agent.role})
         join_room(agent_room(agent.id))
         if agent.role == "admin":

@@ -82,11 +82,17 @@ class GuardedNamespace(Namespace):
             return error_ack("unknown_event", f"Unknown event {event_name!r} on {self.namespace}.")
         try:
             result = super().trigger_event(event_name, *args)
+        except Exception:
+            if event_name == "connect":
+                self.limiter.forget(args[0])  # refused: it holds no slot
+            raise
         finally:
             if event_name == "disconnect":
                 self.limiter.forget(args[0])
                 self.metrics.connections.labels(namespace=self.namespace).dec()
-        if event_name == "connect":
+        if event_name == "connect" and result is False:
+            self.limiter.forget(args[0])
+        elif event_name == "connect":
             # Reached only when the connection was accepted (a refusal raises).
             self.metrics.connections.labels(namespace=self.namespace).inc()
         return result
@@ -101,6 +107,12 @@ class GuardedNamespace(Namespace):
                 return False
         # A real disconnect runs after the socket was marked as leaving.
         return server.manager.is_connected(sid, self.namespace)
+
+    def admit(self, owner: str) -> None:
+        """Count this connection against owner's cap, or refuse it with the reason."""
+        if not self.limiter.connect(request.sid, owner):
+            raise Refused(ServiceError("too_many_connections",
+                                       "Too many open connections for this account; close another tab or window."))
 
     def identity(self) -> dict[str, Any] | None:
         """Return what connect stored about this socket's caller."""

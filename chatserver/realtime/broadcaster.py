@@ -11,6 +11,7 @@ from ..events import (AgentChanged, AgentDeactivated, ConversationChanged, Conve
                       MessageDelta, MessagePosted,
                       QueueChanged, RefundDue, SlaBreached, SlaWarning, Typing)
 from ..services.chat import ChatService
+from ..state import UNAVAILABLE
 from .agent import ADMINS_ROOM, agent_room
 from .visitor import visitor_room
 
@@ -91,6 +92,9 @@ class Broadcaster:
             positions, self._positions_dirty = self._positions_dirty, False
         try:
             self.flush(positions=positions)
+        except UNAVAILABLE as error:
+            # Redis is away; the next change or the periodic repair refreshes the queues.
+            log.warning("queue refresh skipped: shared state unavailable (%s)", type(error).__name__)
         except Exception:
             log.exception("queue refresh failed")
 

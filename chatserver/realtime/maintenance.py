@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 from ..ai import AIAgent
 from ..services.chat import ChatService
 from ..services.sla import SlaService
-from ..state import SharedState
+from ..state import UNAVAILABLE, SharedState
 from .agent import AgentNamespace
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,8 @@ class Maintenance:
                 for connection_id, agent_id in connections:
                     if connection_id in self._agents.local_connections:
                         self._chat.agent_heartbeat(agent_id=agent_id, connection_id=connection_id)
+            except UNAVAILABLE as error:
+                log.warning("presence heartbeat failed: shared state unavailable (%s)", type(error).__name__)
             except Exception:
                 log.exception("presence heartbeat failed")
 
@@ -105,6 +107,8 @@ class Maintenance:
             self._socketio.sleep(self._sla_interval)
             try:
                 self.check_sla()
+            except UNAVAILABLE as error:
+                log.warning("SLA check failed: shared state unavailable (%s)", type(error).__name__)
             except Exception:
                 log.exception("SLA check failed")
 
@@ -113,5 +117,7 @@ class Maintenance:
             self._socketio.sleep(self._repair_interval)
             try:
                 self.repair()
+            except UNAVAILABLE as error:
+                log.warning("shared state repair failed: shared state unavailable (%s)", type(error).__name__)
             except Exception:
                 log.exception("shared state repair failed")

@@ -35,6 +35,7 @@ class VisitorNamespace(GuardedNamespace):
             client = services().auth.client_from_identity(auth.get("identity"))
         except ServiceError as error:
             raise Refused(error) from None
+        self.admit(f"client:{client.id}")
         panel = auth.get("panel_language")
         zone = auth.get("timezone")
         self.remember({

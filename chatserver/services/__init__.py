@@ -35,6 +35,7 @@ class Services:
     payments: Any = None
     ai: Any = None
     maintenance: Any = None
+    slow_clients: Any = None
     metrics: Any = None
     audit: Any = None
     feedback: Any = None

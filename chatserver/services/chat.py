@@ -1,13 +1,14 @@
 """The live-chat use cases: post, route, accept, close. They own the transactions and raise domain events."""
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,7 +27,7 @@ from .admin import panel_languages
 from .errors import ServiceError
 from .hours import HoursService, format_opening, visitor_zone
 from .validation import positive_id, storable
-from .views import agent_conversation_view, conversation_view, message_view, queue_summary
+from .views import agent_conversation_view, conversation_view, iso, message_view, queue_summary
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,41 @@ HANDLING_SAMPLE = 50
 FALLBACK_LANGUAGE = "en"
 MAX_CLIENT_ID_LENGTH = 64
 
+# The visitor message hot path's two statements, built once: building a
+# statement costs more than running it on SQLite. The UPDATE finds the
+# client's active conversation (only for an active, verified client) and
+# takes its next sequence number in one step.
+_conversations, _messages = Conversation.__table__, Message.__table__
+_BUMP_ACTIVE_SEQ = (
+    update(_conversations)
+    .where(_conversations.c.client_id == bindparam("b_client_id"), _conversations.c.state == "active",
+           _conversations.c.client_id.in_(select(Client.id).where(
+               Client.id == bindparam("b_client_id"), Client.status == "active", Client.email_verified.is_(True))))
+    .values(last_seq=_conversations.c.last_seq + 1)
+    .returning(_conversations.c.id, _conversations.c.last_seq, _conversations.c.agent_id))
+_INSERT_VISITOR_MESSAGE = (
+    insert(_messages)
+    .values(conversation_id=bindparam("b_conversation_id"), seq=bindparam("b_seq"), sender="visitor",
+            text=bindparam("b_text"), client_id=bindparam("b_client_id"), language=bindparam("b_language"),
+            language_scores=bindparam("b_language_scores", type_=_messages.c.language_scores.type),
+            language_weight=bindparam("b_language_weight"),
+            created_at=bindparam("b_created_at", type_=_messages.c.created_at.type))
+    .returning(_messages.c.id))
+
 
 @dataclass(frozen=True)
 class Posted:
     message: dict[str, Any]
-    conversation: dict[str, Any]
     duplicate: bool
+    # The conversation as its visitor sees it, built only when asked for: the
+    # queue position behind it reads the whole queue, which the socket path
+    # never needs (its ack carries the message alone).
+    load_conversation: Callable[[], dict[str, Any]] = field(repr=False, compare=False)
+
+    @property
+    def conversation(self) -> dict[str, Any]:
+        """Return the conversation as its visitor sees it now."""
+        return self.load_conversation()
 
 
 class ChatService:
@@ -54,6 +84,7 @@ class ChatService:
                  catalog: Catalog, clock: Callable[[], datetime], sla: SlaPolicy, hours: HoursService,
                  max_message_length: int, presence_ttl: float):
         self._db = db
+        self._engine = db.kw["bind"]
         self._catalog = catalog
         self._state = state
         self._detector = detector
@@ -122,6 +153,10 @@ class ChatService:
         # conversation; the loser retries and joins the winner's.
         for attempt in range(3):
             try:
+                posted = self._post_to_agent(client_id=client_id, message_client_id=message_client_id,
+                                             text=text, scores=scores, weight=weight)
+                if posted is not None:
+                    return posted
                 return self._post_visitor_message(
                     client_id=client_id, message_client_id=message_client_id, text=text, team=team,
                     panel_language=panel_language, browser_languages=browser_languages,
@@ -145,7 +180,8 @@ class ChatService:
                 existing = session.scalar(select(Message).where(
                     Message.conversation_id == conversation.id, Message.client_id == message_client_id))
                 if existing is not None:
-                    return Posted(message_view(existing), self._visitor_view(conversation), duplicate=True)
+                    return Posted(message_view(existing), duplicate=True,
+                                  load_conversation=functools.partial(self.conversation_for_visitor, conversation.id))
                 routed_before = (conversation.state, conversation.queue_language, conversation.priority,
                                  conversation.language)
             else:
@@ -176,20 +212,64 @@ class ChatService:
                             conversation.language)
             queue_entry = self._queue_entry(session, conversation) if conversation.state == "queued" else None
             view = conversation_view(conversation, queue_position=None)
-        self._sync_queue(conversation_id, queue_entry)
-        if queue_entry is not None:
-            view.update(self._queue_details(conversation_id))
+        if queue_entry is not None or routed_before is None or routed_before[0] == "queued":
+            self._sync_queue(conversation_id, queue_entry)
         assigned = view["agent"]["id"] if view["agent"] else None
         self._events.publish(MessagePosted(message_payload, client_id=client_id, agent_id=assigned))
         if closed_payload:
             self._events.publish(MessagePosted(closed_payload, client_id=client_id, agent_id=None))
+        if queue_entry is not None:
+            details = functools.cache(lambda: {**view, **self._queue_details(conversation_id)})
+        else:
+            details = functools.cache(lambda: view)
         if routed_before != routed_after:
             # Only a change of route or language changes what queues show: the
             # preview is the first message, which never changes.
-            self._events.publish(ConversationChanged(view, client_id=client_id), QueueChanged())
+            self._events.publish(ConversationChanged(details(), client_id=client_id), QueueChanged())
         if routed_after[0] == "ai":
             self.on_ai_turn(conversation_id)
-        return Posted(message_payload, view, duplicate=False)
+        return Posted(message_payload, duplicate=False, load_conversation=details)
+
+    def _post_to_agent(self, *, client_id: int, message_client_id: str, text: str, scores: dict[str, float],
+                       weight: float) -> Posted | None:
+        """Store a message in a conversation a human already handles, or return None when it is not one.
+
+        Most messages of a chat are written here, so this path is lean: the
+        language no longer routes (no decision, no queue; the panel and browser
+        languages and the time zone it would refresh feed only those), and two
+        prepared Core statements in one transaction store it: the conditional
+        UPDATE both finds the active conversation and takes the next sequence
+        number, the INSERT stores the message. A resent client_id meets the
+        unique constraint, the whole transaction rolls back, and the stored
+        message is returned.
+        """
+        now = self._clock()
+        try:
+            # A bare connection, not a Session: nothing here needs the ORM.
+            with self._engine.begin() as connection:
+                row = connection.execute(_BUMP_ACTIVE_SEQ, {"b_client_id": client_id}).first()
+                if row is None:
+                    return None  # new, queued, with the AI, closed or refused: the full path decides
+                conversation_id, seq, agent_id = row
+                message_id = connection.execute(_INSERT_VISITOR_MESSAGE, {
+                    "b_conversation_id": conversation_id, "b_seq": seq, "b_text": text,
+                    "b_client_id": message_client_id, "b_language": max(scores, key=scores.get) if scores else "und",
+                    "b_language_scores": scores, "b_language_weight": weight, "b_created_at": now}).scalar_one()
+        except IntegrityError:
+            with self._db() as session:
+                stored = session.scalar(select(Message).join(Conversation).where(
+                    Conversation.client_id == client_id, Conversation.state == "active",
+                    Message.client_id == message_client_id))
+                if stored is None:
+                    raise
+                return Posted(message_view(stored), duplicate=True,
+                              load_conversation=functools.partial(self.conversation_for_visitor,
+                                                                  stored.conversation_id))
+        payload = {"id": message_id, "conversation_id": conversation_id, "seq": seq, "sender": "visitor",
+                   "text": text, "created_at": iso(now), "client_id": message_client_id}
+        self._events.publish(MessagePosted(payload, client_id=client_id, agent_id=agent_id))
+        return Posted(payload, duplicate=False,
+                      load_conversation=functools.partial(self.conversation_for_visitor, conversation_id))
 
     def request_human(self, *, client_id: int) -> dict[str, Any]:
         """Move an AI-handled conversation to the bottom of the English-speaking human queue."""

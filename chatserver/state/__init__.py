@@ -4,9 +4,9 @@ from __future__ import annotations
 from .base import QueueEntry, SharedState
 from .keys import DEFAULT_PREFIX
 from .memory import MemoryState
-from .redis import RedisState
+from .redis import UNAVAILABLE, RedisState
 
-__all__ = ["MemoryState", "QueueEntry", "RedisState", "SharedState", "make_state"]
+__all__ = ["MemoryState", "QueueEntry", "RedisState", "SharedState", "UNAVAILABLE", "make_state"]
 
 
 def make_state(*, redis_url: str | None, prefix: str = DEFAULT_PREFIX) -> SharedState:

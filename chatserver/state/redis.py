@@ -35,6 +35,10 @@ from .keys import (
 CONNECT_TIMEOUT = 5.0
 COMMAND_TIMEOUT = 5.0
 
+# What an outage of the shared state raises: background loops log these as
+# one line and retry, keeping stack traces for real faults.
+UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
 # KEYS[1]=presence zset; ARGV: member, expiry score, key TTL in ms.
 # Extends the key's TTL but never shortens it, so a short-lived connection
 # cannot make the key expire under a longer-lived one.

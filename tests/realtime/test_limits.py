@@ -41,3 +41,25 @@ def test_forget_drops_a_connections_buckets() -> None:
         limiter.allow("a", "message")
     limiter.forget("a")
     assert limiter.allow("a", "message")
+
+
+def test_a_clients_connections_share_one_bucket() -> None:
+    limiter = Limiter(RATES, clock=Clock())
+    assert limiter.connect("tab1", "client:1") and limiter.connect("tab2", "client:1")
+    assert limiter.connect("other", "client:2")
+    assert [limiter.allow("tab1", "message"), limiter.allow("tab2", "message"), limiter.allow("tab1", "message"),
+            limiter.allow("tab2", "message")] == [True, True, True, False]
+    assert limiter.allow("other", "message")
+
+
+def test_connections_per_owner_are_capped_and_freed_on_forget() -> None:
+    limiter = Limiter(RATES, clock=Clock(), max_connections=2)
+    assert limiter.connect("a", "client:1") and limiter.connect("b", "client:1")
+    assert not limiter.connect("c", "client:1")
+    assert limiter.connect("d", "client:2")
+    limiter.forget("a")
+    assert limiter.connect("c", "client:1")
+    limiter.forget("b")
+    limiter.forget("c")
+    # The last connection gone, the owner's bucket goes too: nothing grows without bound.
+    assert not any(key[0] == "owner:client:1" for key in limiter._buckets)
