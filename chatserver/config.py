@@ -22,6 +22,17 @@ def _list(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
+def _keys(value: str | None) -> dict[str, str]:
+    """Read "kid1:secret1,kid2:secret2" into {kid: secret}."""
+    keys: dict[str, str] = {}
+    for item in _list(value):
+        kid, sep, secret = item.partition(":")
+        if not sep or not kid.strip() or not secret:
+            raise ValueError("IDENTITY_KEYS must look like kid1:secret1,kid2:secret2")
+        keys[kid.strip()] = secret
+    return keys
+
+
 def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the configuration mapping from environment variables."""
     env = os.environ if environ is None else environ
@@ -36,6 +47,31 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # and breaks tokens across processes: set it in production.
         "SECRET_KEY": env.get("SECRET_KEY") or None,
         "IDENTITY_SECRET": env.get("IDENTITY_SECRET") or None,
+        # Identity (docs/security.md). Host-site signing keys by key id,
+        # "kid1:secret1,kid2:secret2", so a site can rotate them; IDENTITY_SECRET
+        # alone still works as one key (kid "default", or no kid).
+        "IDENTITY_KEYS": _keys(env.get("IDENTITY_KEYS")),
+        "IDENTITY_MAX_LIFETIME": _int(env.get("IDENTITY_MAX_LIFETIME"), 24 * 3600),
+        # A widget session (after a host token or a code) lasts this long.
+        "IDENTITY_SESSION_TTL": _int(env.get("IDENTITY_SESSION_TTL"), 24 * 3600),
+        "IDENTITY_CODE_TTL": _int(env.get("IDENTITY_CODE_TTL"), 600),
+        "IDENTITY_CODE_ATTEMPTS": _int(env.get("IDENTITY_CODE_ATTEMPTS"), 5),
+        # Codes asked for per hour, by email, by IP address and by device.
+        "IDENTITY_CODE_RATE_EMAIL": _int(env.get("IDENTITY_CODE_RATE_EMAIL"), 5),
+        "IDENTITY_CODE_RATE_IP": _int(env.get("IDENTITY_CODE_RATE_IP"), 30),
+        "IDENTITY_CODE_RATE_DEVICE": _int(env.get("IDENTITY_CODE_RATE_DEVICE"), 10),
+        # Agents see a caution banner on accounts verified or changed more recently than this.
+        "IDENTITY_CAUTION_HOURS": _float(env.get("IDENTITY_CAUTION_HOURS"), 24.0),
+        "EMAIL_CHANGE_TTL": _int(env.get("EMAIL_CHANGE_TTL"), 24 * 3600),
+        # Inbound email (POST /api/inbound/email), signed by the mail provider's webhook.
+        "INBOUND_EMAIL_SECRET": env.get("INBOUND_EMAIL_SECRET") or None,
+        # Email. Without SMTP_URL mail is held in the outbox (admins read it) and logged in development.
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_FROM": env.get("MAIL_FROM", "support@localhost"),
+        "MAIL_WORKERS": _int(env.get("MAIL_WORKERS"), 2),
+        "MAIL_QUEUE_LIMIT": _int(env.get("MAIL_QUEUE_LIMIT"), 10_000),
+        # Where links in emails point, e.g. https://chat.example.com; the request's own URL when unset.
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or "").rstrip("/") or None,
         # The AI agent.
         "OPENAI_API_KEY": env.get("OPENAI_API_KEY") or None,
         "OPENAI_BASE_URL": env.get("OPENAI_BASE_URL") or None,
@@ -132,7 +168,7 @@ def finalize(config: dict[str, Any], *, instance_path: str) -> dict[str, Any]:
         config["DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "chatserver.sqlite3")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = secrets.token_hex(32)
-    if not config.get("IDENTITY_SECRET") and config.get("ENV") == "development":
+    if not config.get("IDENTITY_SECRET") and not config.get("IDENTITY_KEYS") and config.get("ENV") == "development":
         # Lets the demo page mint identities out of the box. In production
         # visitors are refused until the host site's secret is configured.
         config["IDENTITY_SECRET"] = secrets.token_hex(32)

@@ -88,6 +88,15 @@ class SubscriptionChanged:
 
 
 @dataclass(frozen=True)
+class ClientRevoked:
+    """A client's open widget sockets must end now: suspended, or their email changed."""
+
+    client_id: int
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class AgentDeactivated:
     """An admin deactivated an agent: their sockets are cut and their conversations requeued."""
 
@@ -103,8 +112,8 @@ class ConversationRated:
     agent_id: int | None
 
 
-Event = (AgentDeactivated | ConversationRated | SubscriptionChanged | MessagePosted | MessageDelta | Typing
-         | ConversationChanged | QueueChanged | AgentChanged
+Event = (ClientRevoked | AgentDeactivated | ConversationRated | SubscriptionChanged | MessagePosted | MessageDelta
+         | Typing | ConversationChanged | QueueChanged | AgentChanged
          | HereAndNowOffered | SlaWarning | SlaBreached | RefundDue)
 
 

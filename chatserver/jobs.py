@@ -18,6 +18,8 @@ from .state import UNAVAILABLE, SharedState
 log = logging.getLogger(__name__)
 
 AI = "ai"
+# Email delivery: its own class, so a slow SMTP server never delays AI turns or the reverse.
+MAIL = "mail"
 POLL_SECONDS = 2.0
 
 

@@ -66,8 +66,21 @@ class Client(Base):
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     name: Mapped[str] = mapped_column(String(200))
     subscription_active_until: Mapped[datetime | None] = mapped_column(default=None)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended | merged
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Identity (docs/security.md). Why the account is suspended, e.g. duplicate_identity.
+    suspension_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    company: Mapped[str | None] = mapped_column(String(200), default=None)
+    phone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Normalized forms, compared to find a second account of the same person.
+    normalized_name: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    normalized_company: Mapped[str | None] = mapped_column(String(200), default=None)
+    normalized_phone: Mapped[str | None] = mapped_column(String(64), default=None)
+    # When the email was last proven (a code, or the host site's token) and last changed:
+    # agents are cautioned about accounts that are new to either.
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    email_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), default=None)
 
     def has_active_subscription(self, *, now: datetime) -> bool:
         until = self.subscription_active_until
@@ -272,6 +285,110 @@ class AuditEntry(Base):
     target_type: Mapped[str | None] = mapped_column(String(32), default=None)
     target_id: Mapped[str | None] = mapped_column(String(64), default=None)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ClientDevice(Base):
+    """A widget install (its random device ID, stored hashed) seen for a client."""
+
+    __tablename__ = "client_devices"
+    __table_args__ = (UniqueConstraint("client_id", "device_hash", name="uq_client_devices_client_device"),
+                      Index("ix_client_devices_device_hash", "device_hash"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    device_hash: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdentityChallenge(Base):
+    """A 6-digit code sent to an email: to sign in, to register, or to prove a new address."""
+
+    __tablename__ = "identity_challenges"
+    __table_args__ = (Index("ix_identity_challenges_email", "email", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # sign_in | register
+    email: Mapped[str] = mapped_column(String(320))
+    # The account the code signs in to; None for registrations and for requests
+    # that matched no account (kept so that both answer alike).
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), default=None)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column()
+    consumed_at: Mapped[datetime | None] = mapped_column(default=None)
+    device_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Registration details (name, company, phone), applied once the code is right.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdentityFlag(Base):
+    """Two accounts that look like one person, for an admin to review."""
+
+    __tablename__ = "identity_flags"
+    __table_args__ = (Index("ix_identity_flags_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The new account (suspended) and the existing one (keeps working).
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    existing_client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    reason: Mapped[str] = mapped_column(String(32))  # duplicate_identity
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"device": true, "name_company": true}
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | merged | lifted | kept
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    client: Mapped[Client] = relationship(foreign_keys=[client_id], lazy="joined")
+    existing_client: Mapped[Client] = relationship(foreign_keys=[existing_client_id], lazy="joined")
+
+
+class EmailChange(Base):
+    """A request to move a client to a new email, from the account or from the old address."""
+
+    __tablename__ = "email_changes"
+    __table_args__ = (Index("ix_email_changes_client_status", "client_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    via: Mapped[str] = mapped_column(String(16))  # account | email
+    old_email: Mapped[str] = mapped_column(String(320))
+    new_email: Mapped[str] = mapped_column(String(320))
+    # pending -> (account: awaiting_approval) -> completed; or rejected | expired | cancelled
+    status: Mapped[str] = mapped_column(String(24), default="pending")
+    new_code_hash: Mapped[str] = mapped_column(String(64))
+    new_code_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    new_confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The inbound-email path: a link to the old address proves it too.
+    old_token_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    old_confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    expires_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    client: Mapped[Client] = relationship(lazy="joined")
+
+
+class OutboxMail(Base):
+    """Every email the server sends, kept: delivered by SMTP, or held here when no SMTP is configured."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    to_address: Mapped[str] = mapped_column(String(320))
+    reply_to: Mapped[str | None] = mapped_column(String(320), default=None)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | held | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Rating(Base):

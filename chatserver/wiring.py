@@ -10,7 +10,9 @@ from .ai import AIAgent, Budgets, OpenAIChatModel, PromptBuilder
 from .catalog import Catalog
 from .db import make_engine, make_sessionmaker
 from .events import AgentDeactivated, EventBus, SubscriptionChanged
+from .identity import HostTokens, IdentityService, Rates, SessionTokens
 from .language import make_detector
+from .mail import MailService, MailTemplates, make_mailer
 from .logs import log_event
 from .metrics import Metrics
 from .models import utcnow
@@ -32,18 +34,19 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any],
     state = make_state(redis_url=config["REDIS_URL"], prefix=config["REDIS_PREFIX"])
     events = EventBus()
     catalog = Catalog(config["PROMPTS_DIR"])
-    runner = jobs.JobRunner(state=state, spawn=spawn, workers={jobs.AI: config["AI_WORKERS"]},
-                            limits={jobs.AI: config["AI_QUEUE_LIMIT"]})
+    runner = jobs.JobRunner(state=state, spawn=spawn,
+                            workers={jobs.AI: config["AI_WORKERS"], jobs.MAIL: config["MAIL_WORKERS"]},
+                            limits={jobs.AI: config["AI_QUEUE_LIMIT"], jobs.MAIL: config["MAIL_QUEUE_LIMIT"]})
     audit = AuditLog(db=db, clock=clock)
     hours = HoursService(db=db, events=events, clock=clock, default=config["TEAM_HOURS_DEFAULT"], audit=audit)
     chat = ChatService(db=db, state=state, detector=make_detector(config["LANGUAGE_DETECTOR"]), events=events,
                        catalog=catalog, clock=clock, sla=sla_policy(config), hours=hours,
-                       max_message_length=config["MAX_MESSAGE_LENGTH"], presence_ttl=config["PRESENCE_TTL"])
+                       max_message_length=config["MAX_MESSAGE_LENGTH"], presence_ttl=config["PRESENCE_TTL"],
+                       caution_hours=config["IDENTITY_CAUTION_HOURS"])
     container = Services(
         db=db, engine=engine, state=state, events=events, jobs=runner, clock=clock, chat=chat,
-        auth=AuthService(db=db, secret_key=config["SECRET_KEY"], identity_secret=config["IDENTITY_SECRET"],
-                         token_ttl=config["AGENT_TOKEN_TTL"], clock=clock, state=state,
-                         login_max_failures=config["LOGIN_MAX_FAILURES"],
+        auth=AuthService(db=db, secret_key=config["SECRET_KEY"], token_ttl=config["AGENT_TOKEN_TTL"], clock=clock,
+                         state=state, login_max_failures=config["LOGIN_MAX_FAILURES"],
                          login_window_seconds=config["LOGIN_WINDOW_SECONDS"]),
         admin=AdminService(db=db, events=events, clock=clock, audit=audit),
         hours=hours,
@@ -57,6 +60,11 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any],
                                 currency=config["HERE_AND_NOW_CURRENCY"], promote=chat.promote_here_and_now,
                                 specialist_online=chat.here_and_now_specialist_online),
     )
+    mail = MailService(db=db, mailer=make_mailer(config), templates=MailTemplates(config["PROMPTS_DIR"]), jobs=runner,
+                       clock=clock, defaults={"company": config["COMPANY_NAME"]})
+    container.mail = mail
+    container.identity = identity_service(config, db=db, state=state, events=events, audit=container.audit,
+                                          mail=mail, clock=clock)
     events.subscribe(lambda event: chat.retier_client(client_id=event.client_id)
                      if isinstance(event, SubscriptionChanged) else None)
     # A deactivated agent's conversations go straight back to the queue.
@@ -81,6 +89,21 @@ def build_services(config: Mapping[str, Any], *, spawn: Callable[..., Any],
                         daily_tokens=config["AI_DAILY_TOKEN_BUDGET"], history_tokens=config["AI_HISTORY_TOKENS"],
                         max_output_tokens=config["AI_MAX_OUTPUT_TOKENS"], turn_seconds=config["AI_TURN_SECONDS"]))
     return container
+
+
+def identity_service(config: Mapping[str, Any], **parts: Any) -> IdentityService:
+    """Return the identity service the settings describe."""
+    clock = parts["clock"]
+    return IdentityService(
+        **parts, secret_key=config["SECRET_KEY"],
+        host_tokens=HostTokens(keys=config["IDENTITY_KEYS"], legacy_secret=config["IDENTITY_SECRET"],
+                               max_lifetime=config["IDENTITY_MAX_LIFETIME"], state=parts["state"], clock=clock),
+        sessions=SessionTokens(secret_key=config["SECRET_KEY"], ttl=config["IDENTITY_SESSION_TTL"], clock=clock),
+        code_ttl=config["IDENTITY_CODE_TTL"], code_attempts=config["IDENTITY_CODE_ATTEMPTS"],
+        rates=Rates(email=config["IDENTITY_CODE_RATE_EMAIL"], ip=config["IDENTITY_CODE_RATE_IP"],
+                    device=config["IDENTITY_CODE_RATE_DEVICE"]),
+        email_change_ttl=config["EMAIL_CHANGE_TTL"],
+        public_url=config["PUBLIC_URL"])
 
 
 def sla_policy(config: Mapping[str, Any]) -> SlaPolicy:

@@ -125,10 +125,22 @@ class Api:
 
 
 def identity_token(personal_id: str, email: str, *, secret: str = IDENTITY_SECRET,
-                   expires_in: timedelta = timedelta(minutes=30)) -> str:
-    """Sign an identity the way a host website does."""
+                   expires_in: timedelta = timedelta(minutes=30), kid: str | None = None,
+                   jti: str | None = None) -> str:
+    """Sign an identity the way a host website does: a fresh jti each time, since each token works once."""
     now = datetime.now(timezone.utc)
-    return jwt.encode({"sub": personal_id, "email": email, "iat": now, "exp": now + expires_in}, secret, algorithm="HS256")
+    claims = {"sub": personal_id, "email": email, "iat": now, "exp": now + expires_in, "jti": jti or uuid.uuid4().hex}
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": kid} if kid else None)
+
+
+class ClientRecord(dict):
+    """A client as the admin API returned it. Reading ["identity"] signs a new host token every time, as a
+    host site does for each page view: identity tokens are single-use (their jti is remembered)."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "identity":
+            return identity_token(super().__getitem__("personal_id"), super().__getitem__("email"))
+        return super().__getitem__(key)
 
 
 class Peer:

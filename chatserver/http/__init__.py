@@ -8,6 +8,7 @@ from .api import api
 from .consoles import consoles
 from .demo import demo
 from .errors import init_app as init_errors
+from .identity import identity
 from .reports import reports
 from .webhooks import webhooks
 from .widget import widget
@@ -20,5 +21,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(consoles)
     app.register_blueprint(widget)
     app.register_blueprint(webhooks)
+    app.register_blueprint(identity)
     app.register_blueprint(reports)
     init_errors(app)

@@ -1,6 +1,8 @@
 """The demo page: a host website with the widget embedded, and an agent view, in one tab. Development mode only."""
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, current_app, jsonify, render_template
 
 from ..demo import demo_clients
@@ -31,4 +33,5 @@ def clients():
 @demo.post("/api/demo/identity")
 def identity():
     client = services().admin.get_client(personal_id=json_body().get("personal_id"))
-    return jsonify(identity=services().auth.mint_identity(client=client))
+    return jsonify(identity=services().identity.host_tokens.mint(personal_id=client.personal_id, email=client.email,
+                                                                 jti=secrets.token_hex(16)))

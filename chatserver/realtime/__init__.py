@@ -24,7 +24,7 @@ def init_app(app: Flask, socketio: SocketIO) -> None:
     socketio.on_namespace(VisitorNamespace(VISITOR, limiter=Limiter(rates, max_connections=cap),
                                            metrics=container.metrics))
     socketio.on_namespace(agents)
-    container.events.subscribe(Broadcaster(socketio=socketio, chat=container.chat,
+    container.events.subscribe(Broadcaster(socketio=socketio, chat=container.chat, state=container.state,
                                            disconnect_agent=agents.disconnect_agent))
     manager = socketio.server.manager
     if isinstance(manager, ProbedRedisManager):

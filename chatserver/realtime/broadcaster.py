@@ -7,13 +7,15 @@ from typing import Any
 
 from flask_socketio import SocketIO
 
-from ..events import (AgentChanged, AgentDeactivated, ConversationChanged, ConversationRated, HereAndNowOffered,
+from ..events import (AgentChanged, AgentDeactivated, ClientRevoked, ConversationChanged, ConversationRated,
+                      HereAndNowOffered,
                       MessageDelta, MessagePosted,
                       QueueChanged, RefundDue, SlaBreached, SlaWarning, Typing)
 from ..services.chat import ChatService
 from ..state import UNAVAILABLE
 from .agent import ADMINS_ROOM, agent_room
-from .visitor import visitor_room
+from ..state import SharedState
+from .visitor import visitor_room, visitor_sockets
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +26,10 @@ AGENT = "/agent"
 class Broadcaster:
     """Emit messages and conversation changes at once; coalesce queue refreshes."""
 
-    def __init__(self, *, socketio: SocketIO, chat: ChatService, queue_delay: float = 0.05,
+    def __init__(self, *, socketio: SocketIO, chat: ChatService, state: SharedState, queue_delay: float = 0.05,
                  disconnect_agent: Any = None):
         self._socketio = socketio
+        self._state = state
         self._disconnect_agent = disconnect_agent
         self._chat = chat
         self._queue_delay = queue_delay
@@ -35,7 +38,9 @@ class Broadcaster:
         self._positions_dirty = False
 
     def __call__(self, event: Any) -> None:
-        if isinstance(event, MessagePosted):
+        if isinstance(event, ClientRevoked):
+            self._revoke(event)
+        elif isinstance(event, MessagePosted):
             self._emit("message", event.message, visitor_room(event.client_id), VISITOR)
             if event.agent_id is not None:
                 self._emit("message", event.message, agent_room(event.agent_id), AGENT)
@@ -71,6 +76,18 @@ class Broadcaster:
             if event.agent_id is not None:
                 self._emit("conversation_rated", event.rating, agent_room(event.agent_id), AGENT)
             self._emit("conversation_rated", event.rating, ADMINS_ROOM, AGENT)
+
+    def _revoke(self, event: ClientRevoked) -> None:
+        """Tell the client's widgets why, then end their sockets, on whichever process holds them."""
+        self._emit("revoked", {"code": event.code, "message": event.message}, visitor_room(event.client_id), VISITOR)
+        name = visitor_sockets(event.client_id)
+        for sid in self._state.members_get(name=name):
+            try:
+                # With a message queue, a socket of another process is ended by that process.
+                self._socketio.server.disconnect(sid, namespace=VISITOR)
+            except Exception:
+                log.exception("could not disconnect a revoked visitor socket")
+            self._state.members_remove(name=name, member=sid)
 
     def _emit(self, name: str, payload: Any, room: str, namespace: str) -> None:
         self._socketio.emit(name, payload, to=room, namespace=namespace)

@@ -38,6 +38,8 @@ class Services:
     slow_clients: Any = None
     metrics: Any = None
     audit: Any = None
+    mail: Any = None
+    identity: Any = None
     feedback: Any = None
     reports: Any = None
 

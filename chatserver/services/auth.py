@@ -1,4 +1,4 @@
-"""Who is calling: agents by password and bearer token, visitors by the host site's identity token."""
+"""Who is calling: agents by password and bearer token (visitors: chatserver/identity)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..models import Agent, Client
+from ..models import Agent
 from ..state import SharedState
 from .errors import ServiceError
 from .validation import storable
@@ -34,17 +34,15 @@ def _login_counter(kind: str, value: str) -> tuple[str, int]:
 
 
 class AuthService:
-    """Issue and check agents' tokens, and check visitors' identity tokens."""
+    """Issue and check agents' tokens."""
 
-    def __init__(self, *, db: sessionmaker[Session], secret_key: str, identity_secret: str | None,
-                 token_ttl: int, clock: Callable[[], datetime], state: SharedState | None = None,
-                 login_max_failures: int = 10, login_window_seconds: float = 900.0):
+    def __init__(self, *, db: sessionmaker[Session], secret_key: str, token_ttl: int, clock: Callable[[], datetime],
+                 state: SharedState | None = None, login_max_failures: int = 10, login_window_seconds: float = 900.0):
         self._db = db
         self._state = state
         self._login_max_failures = login_max_failures
         self._login_window = login_window_seconds
         self._secret_key = secret_key
-        self._identity_secret = identity_secret
         self._token_ttl = token_ttl
         self._clock = clock
 
@@ -120,43 +118,3 @@ class AuthService:
         if agent is None or agent.token_version != token_version or not agent.active:
             return None
         return agent
-
-    # --- visitors ---------------------------------------------------------
-    def client_from_identity(self, token: Any) -> Client:
-        """Return the verified, active client a host-site identity token names."""
-        if not self._identity_secret:
-            raise ServiceError("identity_not_configured", "This server has no IDENTITY_SECRET configured.")
-        if not isinstance(token, str) or not token:
-            raise ServiceError("missing_identity", "An identity token is required.")
-        try:
-            claims = jwt.decode(token, self._identity_secret, algorithms=["HS256"],
-                                options={"require": ["exp", "sub", "email"]})
-        except jwt.ExpiredSignatureError:
-            raise ServiceError("identity_expired", "The identity token has expired.") from None
-        except jwt.InvalidSignatureError:
-            raise ServiceError("invalid_identity", "The identity token's signature is not valid.") from None
-        except jwt.InvalidTokenError as error:
-            raise ServiceError("invalid_identity", f"The identity token is not valid: {error}.") from None
-        try:
-            personal_id, email = storable(str(claims["sub"]), field="sub"), storable(str(claims["email"]), field="email")
-        except ServiceError:
-            raise ServiceError("invalid_identity", "The identity token's claims are not valid text.") from None
-        with self._db() as session:
-            client = session.scalar(select(Client).where(Client.personal_id == personal_id))
-        if client is None:
-            raise ServiceError("unknown_client", "No client has this personal ID.")
-        if email.strip().lower() != client.email:
-            raise ServiceError("email_mismatch", "The identity's email is not the client's email.")
-        if client.status == "suspended":
-            raise ServiceError("suspended", "This account is suspended; contact support by email.")
-        if not client.email_verified:
-            raise ServiceError("unverified", "Support is given only to accounts with a verified email.")
-        return client
-
-    def mint_identity(self, *, client: Client, ttl: timedelta = timedelta(hours=1)) -> str:
-        """Return an identity token as a host site would sign it (demo and tests)."""
-        if not self._identity_secret:
-            raise ServiceError("identity_not_configured", "This server has no IDENTITY_SECRET configured.")
-        now = self._clock()
-        return jwt.encode({"sub": client.personal_id, "email": client.email, "iat": now, "exp": now + ttl},
-                          self._identity_secret, algorithm="HS256")

@@ -5,7 +5,7 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -27,7 +27,7 @@ from .admin import panel_languages
 from .errors import ServiceError
 from .hours import HoursService, format_opening, visitor_zone
 from .validation import positive_id, storable
-from .views import agent_conversation_view, conversation_view, iso, message_view, queue_summary
+from .views import agent_conversation_view, caution_for, conversation_view, iso, message_view, queue_summary
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,10 @@ class ChatService:
 
     def __init__(self, *, db: sessionmaker[Session], state: SharedState, detector: Detector, events: EventBus,
                  catalog: Catalog, clock: Callable[[], datetime], sla: SlaPolicy, hours: HoursService,
-                 max_message_length: int, presence_ttl: float):
+                 max_message_length: int, presence_ttl: float, caution_hours: float = 24.0):
         self._db = db
         self._engine = db.kw["bind"]
+        self._caution_window = timedelta(hours=caution_hours)
         self._catalog = catalog
         self._state = state
         self._detector = detector
@@ -97,6 +98,9 @@ class ChatService:
         # Set by the AI agent at start-up: called with a conversation id whenever
         # a visitor writes in a conversation the AI handles.
         self.on_ai_turn: Callable[[int], None] = lambda conversation_id: None
+
+    def _caution(self, conversation: Conversation) -> dict[str, Any] | None:
+        return caution_for(conversation.client, now=self._clock(), window=self._caution_window)
 
     # --- validation ---------------------------------------------------------
     def _text(self, text: Any) -> str:
@@ -570,7 +574,7 @@ class ChatService:
         with self._db() as session:
             conversations = session.scalars(select(Conversation).where(
                 Conversation.agent_id == agent_id, Conversation.state == "active").order_by(Conversation.accepted_at)).all()
-            return [agent_conversation_view(conversation) for conversation in conversations]
+            return [agent_conversation_view(conversation, caution=self._caution(conversation)) for conversation in conversations]
 
     def agent_history(self, *, agent_id: int, conversation_id: Any, after_seq: Any = None) -> dict[str, Any]:
         conversation_id = self._conversation_id(conversation_id)
@@ -586,7 +590,7 @@ class ChatService:
                 if conversation.state != "queued" or can_take(self._agent_views(session, [agent])[0], item,
                                                               check_load=False) == "forbidden":
                     raise ServiceError("forbidden", "This conversation is not yours.", status=403)
-            return {"conversation": agent_conversation_view(conversation),
+            return {"conversation": agent_conversation_view(conversation, caution=self._caution(conversation)),
                     "messages": self._messages(session, conversation.id, after_seq=after_seq)}
 
     def accept(self, *, agent_id: int, conversation_id: Any) -> dict[str, Any]:
@@ -632,7 +636,7 @@ class ChatService:
         self._state.queue_remove(conversation_id=conversation_id)
         with self._db() as session:
             conversation = session.get(Conversation, conversation_id)
-            agent_payload = agent_conversation_view(conversation)
+            agent_payload = agent_conversation_view(conversation, caution=self._caution(conversation))
             client_id = conversation.client_id
         self._events.publish(
             ConversationChanged(self.conversation_for_visitor(conversation_id), client_id=client_id, agent_ids=(agent_id,)),
@@ -795,7 +799,7 @@ class ChatService:
             notice = session.scalar(select(Message).where(Message.conversation_id == conversation_id)
                                     .order_by(Message.seq.desc()).limit(1))
             notice_payload = message_view(notice)
-            agent_payload = agent_conversation_view(conversation)
+            agent_payload = agent_conversation_view(conversation, caution=self._caution(conversation))
             client_id, assigned = conversation.client_id, conversation.agent_id
         self._sync_queue(conversation_id, entry)
         self._events.publish(
@@ -1151,7 +1155,8 @@ class ChatService:
     def _queue_entry(self, session: Session, conversation: Conversation) -> QueueEntry:
         first = session.scalar(select(Message.text).where(
             Message.conversation_id == conversation.id, Message.sender == "visitor").order_by(Message.id).limit(1))
-        summary = queue_summary(conversation, preview=first or "", now=self._clock())
+        summary = queue_summary(conversation, preview=first or "", now=self._clock(),
+                                caution=self._caution(conversation))
         summary["client_db_id"] = conversation.client_id
         return QueueEntry(conversation_id=conversation.id,
                           score=queue_score(priority=conversation.priority, sla_due_at=conversation.sla_due_at,

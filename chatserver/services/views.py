@@ -1,7 +1,7 @@
 """The public shapes of messages, conversations, agents and clients (docs/protocol.md)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..models import Agent, Client, Conversation, Message
@@ -50,6 +50,19 @@ def conversation_view(conversation: Conversation, *, queue_position: int | None)
     }
 
 
+def caution_for(client: Client, *, now: datetime, window: timedelta) -> dict[str, Any] | None:
+    """Return why agents should take extra care with this account (new to its email), or None."""
+    reasons = []
+    if client.verified_at is not None and now - client.verified_at < window:
+        reasons.append("recently_verified")
+    if client.email_changed_at is not None and now - client.email_changed_at < window:
+        reasons.append("email_changed")
+    if not reasons:
+        return None
+    since = max(moment for moment in (client.verified_at, client.email_changed_at) if moment is not None)
+    return {"reasons": reasons, "until": iso(since + window)}
+
+
 def state_since(conversation: Conversation) -> datetime | None:
     """Return when the conversation entered its current state, so clients can drop a stale update."""
     if conversation.state == "queued":
@@ -61,7 +74,8 @@ def state_since(conversation: Conversation) -> datetime | None:
     return None
 
 
-def queue_summary(conversation: Conversation, *, preview: str, now: datetime | None = None) -> dict[str, Any]:
+def queue_summary(conversation: Conversation, *, preview: str, now: datetime | None = None,
+                  caution: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return a queued conversation as agents see it in their queue."""
     now = now or datetime.now(timezone.utc)
     return {
@@ -77,11 +91,12 @@ def queue_summary(conversation: Conversation, *, preview: str, now: datetime | N
         "client": {"personal_id": conversation.client.personal_id, "name": conversation.client.name,
                    "subscribed": conversation.client.has_active_subscription(now=now)},
         "preview": preview[:PREVIEW_LENGTH],
+        "caution": caution,
         "handoff_reason": conversation.handoff_reason,
     }
 
 
-def agent_conversation_view(conversation: Conversation) -> dict[str, Any]:
+def agent_conversation_view(conversation: Conversation, *, caution: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return an assigned conversation as its agent sees it."""
     client = conversation.client
     view = conversation_view(conversation, queue_position=None)
@@ -93,6 +108,8 @@ def agent_conversation_view(conversation: Conversation) -> dict[str, Any]:
         language_confidence=conversation.language_confidence,
         language_decision=conversation.language_decision or {},
         queue_language=conversation.queue_language,
+        # Verified or changed email recently: no dashboard or server access without extra checks.
+        caution=caution,
     )
     return view
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -90,6 +91,26 @@ class SharedState(ABC):
     @abstractmethod
     def lock_release(self, *, name: str, owner: str) -> None:
         """Release the lease only if owner still holds it."""
+
+    def claim_once(self, *, name: str, ttl: float) -> bool:
+        """Return True the first time name is claimed, False while an earlier claim lasts (ttl seconds)."""
+        # A lease with an owner nobody else can hold: exactly one caller wins,
+        # in this process or any other. Used for identity tokens' jti.
+        return self.lock_acquire(name=f"once:{name}", owner=uuid.uuid4().hex, ttl=ttl)
+
+    # --- member sets: small sets whose members expire one by one, e.g. a client's open sockets
+
+    @abstractmethod
+    def members_add(self, *, name: str, member: str, ttl: float) -> None:
+        """Add or refresh member so that it expires ttl seconds from now."""
+
+    @abstractmethod
+    def members_remove(self, *, name: str, member: str) -> None:
+        """Forget member."""
+
+    @abstractmethod
+    def members_get(self, *, name: str) -> set[str]:
+        """Return the members that have not expired."""
 
     # --- counters: usage totals with a lifetime, e.g. AI tokens spent today
 

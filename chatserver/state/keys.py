@@ -75,6 +75,13 @@ class Keys:
         """Name the lock called name."""
         return f"{self.prefix}lock:{name}"
 
+    # ZSET member -> expiry time by the state's clock, like presence: members
+    # expire one by one, and the key the longest member TTL plus
+    # PRESENCE_GRACE after the last add (only ever extended).
+    def members(self, name: str) -> str:
+        """Name the member set called name."""
+        return f"{self.prefix}members:{name}"
+
     # STRING integer total. TTL: the lifetime given to the first counter_add
     # (for example two days for a daily AI token budget), never extended.
     # Failed sign-ins are counters too: counter("login_failures:email:<sha256>")

@@ -42,6 +42,8 @@ class MemoryState(SharedState):
         self._loads: dict[int, int] = {}
         # lock name -> (owner, expiry time by self._clock)
         self._locks: dict[str, tuple[str, float]] = {}
+        # member set name -> member -> expiry time by self._clock
+        self._members: dict[str, dict[str, float]] = {}
         # counter name -> (total, expiry time by self._clock)
         self._counters: dict[str, tuple[int, float]] = {}
         # queue name -> jobs as JSON text, oldest first
@@ -180,6 +182,36 @@ class MemoryState(SharedState):
             held = self._locks.get(name)
             if held is not None and held[0] == owner:
                 del self._locks[name]
+
+    # --- counters
+
+    # --- member sets
+
+    def members_add(self, *, name: str, member: str, ttl: float) -> None:
+        """Add or refresh member so that it expires ttl seconds from now."""
+        ttl = check_ttl(ttl)
+        with self._lock:
+            self._members.setdefault(name, {})[member] = self._clock() + ttl
+
+    def members_remove(self, *, name: str, member: str) -> None:
+        """Forget member."""
+        with self._lock:
+            members = self._members.get(name)
+            if members is not None:
+                members.pop(member, None)
+                if not members:
+                    del self._members[name]
+
+    def members_get(self, *, name: str) -> set[str]:
+        """Return the members that have not expired."""
+        with self._lock:
+            now = self._clock()
+            members = self._members.get(name, {})
+            for member in [m for m, expiry in members.items() if expiry <= now]:
+                del members[member]
+            if not members:
+                self._members.pop(name, None)
+            return set(members)
 
     # --- counters
 

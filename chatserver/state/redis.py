@@ -296,6 +296,28 @@ class RedisState(SharedState):
         """Release the lease only if owner still holds it."""
         self._lock_release(keys=[self._keys.lock(name)], args=[owner])
 
+    # --- member sets
+
+    def members_add(self, *, name: str, member: str, ttl: float) -> None:
+        """Add or refresh member so that it expires ttl seconds from now."""
+        ttl = check_ttl(ttl)
+        # The same script as presence: the key outlives its longest member, never shorter.
+        self._presence_touch(keys=[self._keys.members(name)],
+                             args=[member, repr(self._clock() + ttl), _ms(ttl + Keys.PRESENCE_GRACE)])
+
+    def members_remove(self, *, name: str, member: str) -> None:
+        """Forget member."""
+        self._redis.zrem(self._keys.members(name), member)
+
+    def members_get(self, *, name: str) -> set[str]:
+        """Return the members that have not expired."""
+        key = self._keys.members(name)
+        with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", repr(self._clock()))
+            pipe.zrange(key, 0, -1)
+            _, members = pipe.execute()
+        return set(members)
+
     # --- counters
 
     def counter_add(self, *, name: str, amount: int, ttl: float) -> int:

@@ -19,13 +19,14 @@ HOSTILE_CSS = """
 """
 
 
-def embed_page(*, server: str, identity: str, title: str = "Acme Hosting") -> str:
-    """A host website's page embedding the widget with its one script tag."""
+def embed_page(*, server: str, identity: str | None, title: str = "Acme Hosting") -> str:
+    """A host website's page embedding the widget with its one script tag (no identity: data-verify)."""
+    who = f'data-identity="{html.escape(identity)}"' if identity is not None else "data-verify"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title><style>{HOSTILE_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1><p>Plans, prices and the status of your servers.</p>
-<script src="{html.escape(server)}/widget.js" data-identity="{html.escape(identity)}" async></script>
+<script src="{html.escape(server)}/widget.js" {who} async></script>
 </body></html>"""
 
 

@@ -24,7 +24,7 @@ def messages(page: Page, sender: str | None = None) -> Locator:
     return hook(page, "message", **({"sender": sender} if sender else {})).locator(".text")
 
 
-def embed(page: Page, site: Any, *, server: str, identity: str) -> None:
+def embed(page: Page, site: Any, *, server: str, identity: str | None) -> None:
     page.goto(site.page(embed_page(server=server, identity=identity)))
     expect(hook(page, "launcher")).to_be_visible()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ..support import Api, Peer, ServerProcess, Stack, identity_token, unique
+from ..support import Api, ClientRecord, Peer, ServerProcess, Stack, identity_token, unique
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-1"
@@ -39,7 +39,7 @@ class World:
             "email": f"{unique('client')}@example.com", "name": f"Client {unique()}",
             "subscription_active_until": "2099-01-01T00:00:00Z" if subscribed else None}, status=201)
         body["identity"] = identity_token(body["personal_id"], body["email"])
-        return body
+        return ClientRecord(body)
 
     def visitor(self, client: dict[str, Any], **auth: Any) -> Peer:
         return Peer(self.url, "/visitor").connect({"identity": client["identity"], **auth})

@@ -5,6 +5,12 @@ Refused Socket.IO connections must reach the client's `connect_error` handler as
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
 import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -39,7 +45,8 @@ def unsigned(claims: dict[str, Any]) -> str:
 
 
 def identity_claims(client: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    claims = {"sub": client["personal_id"], "email": client["email"], "iat": now(), "exp": now() + timedelta(minutes=30)}
+    claims = {"sub": client["personal_id"], "email": client["email"], "iat": now(), "exp": now() + timedelta(minutes=30),
+              "jti": uuid.uuid4().hex}
     claims.update(changes)
     return {key: value for key, value in claims.items() if value is not None}
 
@@ -115,6 +122,13 @@ VISITOR_REFUSALS: dict[str, tuple[Callable[[dict], Any], str]] = {
     "email of someone else": (lambda c: {"identity": identity_token(c["personal_id"], f"{unique('other')}@example.com")}, "email_mismatch"),
     "unknown personal ID": (lambda c: {"identity": identity_token("C-NOSUCH99", c["email"])}, "unknown_client"),
     "personal ID with a NUL byte": (lambda c: {"identity": identity_token(c["personal_id"] + "\x00", c["email"])}, "invalid_identity"),
+    "missing jti": (lambda c: {"identity": sign(identity_claims(c, jti=None))}, "invalid_identity"),
+    "jti not a string": (lambda c: {"identity": sign(identity_claims(c, jti=12345))}, "invalid_identity"),
+    "unknown kid": (lambda c: {"identity": identity_token(c["personal_id"], c["email"], kid="rotated-away")}, "unknown_key"),
+    "kid not a string": (lambda c: {"identity": sign_with_header(identity_claims(c), {"kid": 7})}, "invalid_identity"),
+    "lifetime over 24 h": (lambda c: {"identity": sign(identity_claims(c, exp=now() + timedelta(hours=25)))}, "identity_lifetime"),
+    "lifetime over 24 h, no iat": (lambda c: {"identity": sign(identity_claims(c, iat=None, exp=now() + timedelta(days=30)))}, "identity_lifetime"),
+    "issued in the future": (lambda c: {"identity": sign(identity_claims(c, iat=now() + timedelta(hours=1)))}, "invalid_identity"),
     "agent token instead of identity": (lambda c: {"identity": sign(agent_claims({"id": 1}), SECRET_KEY)}, "invalid_identity"),
 }
 
@@ -132,9 +146,54 @@ def test_visitor_connect_is_refused_with_the_right_code(world, client: dict[str,
     assert_refusal(connect_error(world.url, "/visitor", build(client)), code)
 
 
-def test_visitor_connect_refused_when_suspended(world) -> None:
-    pytest.skip("there is no API to suspend a client yet (nor to create an unverified one): "
-                "the `suspended` and `unverified` refusals cannot be reached end to end")
+def sign_with_header(claims: dict[str, Any], header: dict[str, Any]) -> str:
+    """Sign by hand, for headers PyJWT refuses to write."""
+    def part(data: dict[str, Any]) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(data, default=int).encode()).rstrip(b"=")
+
+    claims = {key: int(value.timestamp()) if isinstance(value, datetime) else value for key, value in claims.items()}
+    signing_input = part({"alg": "HS256", "typ": "JWT", **header}) + b"." + part(claims)
+    signature = base64.urlsafe_b64encode(hmac.new(IDENTITY_SECRET.encode(), signing_input, hashlib.sha256).digest())
+    return (signing_input + b"." + signature.rstrip(b"=")).decode()
+
+
+def test_visitor_connect_refused_when_suspended(world, peers: list[Peer]) -> None:
+    suspended = world.client()
+    open_peer = world.visitor(suspended)
+    peers.append(open_peer)
+    world.admin.ok("PUT", f"/api/admin/clients/{suspended['personal_id']}/status", {"status": "suspended", "reason": "abuse"})
+    # The open socket is told why and ended at once, not only refused at its next connect.
+    revoked = open_peer.wait_for("revoked")
+    assert revoked["code"] == "suspended"
+    deadline = time.monotonic() + 5
+    while open_peer.client.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not open_peer.client.connected
+    assert_refusal(connect_error(world.url, "/visitor", {"identity": suspended["identity"]}), "suspended")
+    # Lifting the suspension lets the client in again.
+    world.admin.ok("PUT", f"/api/admin/clients/{suspended['personal_id']}/status", {"status": "active"})
+    back = world.visitor(suspended)
+    peers.append(back)
+    assert back.call("history")["ok"]
+
+
+def test_an_identity_token_works_once(world, peers: list[Peer], client: dict[str, Any]) -> None:
+    token = identity_token(client["personal_id"], client["email"])
+    first = Peer(world.url, "/visitor").connect({"identity": token})
+    peers.append(first)
+    assert first.call("history")["ok"]
+    assert_refusal(connect_error(world.url, "/visitor", {"identity": token}), "identity_replayed")
+    # A refused replay does not disturb the socket that used the token first.
+    assert first.call("history")["ok"]
+    # The widget reconnects with the session the first connect handed it, not with the spent token.
+    session = first.wait_for("identity")
+    assert session["verified"] is True and session["personal_id"] == client["personal_id"] and session["session"]
+    again = Peer(world.url, "/visitor").connect({"session": session["session"]})
+    peers.append(again)
+    assert again.call("history")["ok"]
+    # Reconnecting hands back the same session: it is never extended.
+    assert again.wait_for("identity")["session"] == session["session"]
+    assert_refusal(connect_error(world.url, "/visitor", {"session": tamper(session["session"])}), "invalid_session")
 
 
 def test_visitor_connect_accepted_with_a_valid_identity(world, peers: list[Peer], client: dict[str, Any]) -> None:

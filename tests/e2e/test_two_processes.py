@@ -99,3 +99,28 @@ def test_idle_message_queue_listener_stays_subscribed(pair, peers) -> None:
     agent_peer.wait_for("queue", lambda q: conversation_id in [c["id"] for c in q["conversations"]], timeout=3)
     for server in (a.server, b.server):
         assert "Cannot receive from redis" not in server.read_log()
+
+
+def test_a_suspension_on_one_process_ends_sockets_on_the_other(pair, peers) -> None:
+    import time
+
+    from ..support import connect_error, identity_token
+
+    a, b = pair
+    client = a.client()
+    on_a = a.visitor(client)
+    peers.append(on_a)
+    session = on_a.wait_for("identity")["session"]
+    # A jti spent on one process is spent on the other too.
+    token = identity_token(client["personal_id"], client["email"])
+    first = a.visitor({"identity": token})
+    peers.append(first)
+    assert connect_error(b.url, "/visitor", {"identity": token})["code"] == "identity_replayed"
+    # The admin suspends on the other process: the socket on this one is told and ended.
+    b.admin.ok("PUT", f"/api/admin/clients/{client['personal_id']}/status", {"status": "suspended", "reason": "abuse"})
+    assert on_a.wait_for("revoked")["code"] == "suspended"
+    deadline = time.monotonic() + 5
+    while (on_a.client.connected or first.client.connected) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not on_a.client.connected and not first.client.connected
+    assert connect_error(a.url, "/visitor", {"session": session})["code"] == "suspended"

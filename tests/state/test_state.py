@@ -325,6 +325,45 @@ def test_counter_expires_from_its_creation(state: SharedState, lapse: Callable[[
     assert state.counter_add(name="day", amount=1, ttl=0.3) == 1
 
 
+# --- claims and member sets
+
+
+def test_claim_once_is_won_once_until_it_expires(state: SharedState, lapse: Callable[[float], None]) -> None:
+    assert state.claim_once(name="jti:a", ttl=0.3) is True
+    assert state.claim_once(name="jti:a", ttl=0.3) is False
+    assert state.claim_once(name="jti:b", ttl=0.3) is True
+    lapse(0.4)
+    assert state.claim_once(name="jti:a", ttl=0.3) is True
+
+
+def test_claim_once_has_one_winner_among_threads(state: SharedState) -> None:
+    wins: list[bool] = []
+
+    def claim() -> None:
+        wins.append(state.claim_once(name="race", ttl=60))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wins.count(True) == 1
+
+
+def test_members_expire_one_by_one(state: SharedState, lapse: Callable[[float], None]) -> None:
+    assert state.members_get(name="sockets:1") == set()
+    state.members_add(name="sockets:1", member="sid-a", ttl=0.3)
+    state.members_add(name="sockets:1", member="sid-b", ttl=5)
+    state.members_add(name="sockets:2", member="sid-c", ttl=5)
+    assert state.members_get(name="sockets:1") == {"sid-a", "sid-b"}
+    lapse(0.4)
+    assert state.members_get(name="sockets:1") == {"sid-b"}
+    state.members_remove(name="sockets:1", member="sid-b")
+    state.members_remove(name="sockets:1", member="never-there")
+    assert state.members_get(name="sockets:1") == set()
+    assert state.members_get(name="sockets:2") == {"sid-c"}
+
+
 # --- job queues
 
 

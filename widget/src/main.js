@@ -1,5 +1,7 @@
 // The embed: <script src="https://HOST/widget.js" data-identity="JWT" async></script>
-// or, for single-page apps, window.ChatWidget.boot({identity, ...}).
+// or, for single-page apps, window.ChatWidget.boot({identity, ...}). Without an identity
+// (data-verify, or boot({})) visitors verify themselves in the widget: personal ID and
+// email, or a registration, then a code sent by email.
 import { Widget } from "./view.js";
 
 const script = document.currentScript;
@@ -12,7 +14,6 @@ let boots = 0;
 // returning one (or a promise of one), called again whenever the widget
 // reconnects, for sites whose tokens expire. Boot again for another visitor.
 function boot(options = {}) {
-  if (!options.identity) throw new Error("ChatWidget.boot needs {identity}: the token your site signed for this visitor.");
   shutdown();
   const generation = ++boots;
   const create = (token) => {
@@ -54,7 +55,7 @@ if (!(window.ChatWidget && window.ChatWidget.version)) {
   window.ChatWidget = api;
   const data = script ? script.dataset : {};
   const fromTag = () => boot({ identity: data.identity, server: data.server, language: data.language, position: data.position });
-  if (data.identity) {
+  if (data.identity || data.verify !== undefined) {
     if (document.body) fromTag();
     else document.addEventListener("DOMContentLoaded", fromTag, { once: true });
   }

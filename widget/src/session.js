@@ -11,7 +11,25 @@ const STOP_TYPING_AFTER = 4000;
 // Errors that a later attempt may not meet; the rest fail the message for good.
 const RETRYABLE = new Set(["internal", "unauthorized", "rate_limited"]);
 // Refusals a fresh token from an identity callback may cure.
-const TOKEN_REFUSALS = new Set(["identity_expired", "invalid_identity", "missing_identity"]);
+const TOKEN_REFUSALS = new Set(["identity_expired", "invalid_identity", "missing_identity", "identity_replayed"]);
+// Refusals of a stored widget session: forget it and connect with the host's token instead.
+const SESSION_REFUSALS = new Set(["session_expired", "invalid_session", "session_revoked"]);
+const DEVICE_KEY = "chatwidget:device";
+
+// A random ID for this browser, kept in localStorage: the server records it against
+// verified accounts to notice a second account made from the same device.
+export function deviceId() {
+  try {
+    let id = localStorage.getItem(DEVICE_KEY);
+    if (!id) {
+      id = newClientId().replace(/-/g, "");
+      localStorage.setItem(DEVICE_KEY, id);
+    }
+    return id;
+  } catch {
+    return newClientId().replace(/-/g, "");
+  }
+}
 
 function newClientId() {
   if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -87,6 +105,10 @@ export class Session {
     this.everConnected = false;
     this.typingSent = false;
     this.typingTimer = null;
+    this.device = deviceId();
+    // The widget session the server handed out: host tokens work once, so reconnects and
+    // reloads use this instead (docs/security.md).
+    this.sessionToken = store.get("session", null);
   }
 
   get connected() {
@@ -123,6 +145,21 @@ export class Session {
     socket.on("message_delta", (delta) => this.listener.delta(delta));
     socket.on("typing", (typing) => this.listener.typing(typing));
     socket.on("conversation", (conversation) => this.setConversation(conversation));
+    socket.on("identity", (identity) => this.setIdentity(identity));
+    socket.on("revoked", () => this.forgetSession());
+  }
+
+  setIdentity(identity) {
+    if (identity && identity.verified && identity.session) {
+      this.sessionToken = identity.session;
+      this.store.set("session", identity.session);
+    }
+    if (this.listener.identity) this.listener.identity(identity);
+  }
+
+  forgetSession() {
+    this.sessionToken = null;
+    this.store.set("session", null);
   }
 
   stop() {
@@ -135,13 +172,16 @@ export class Session {
   }
 
   async auth() {
+    const common = { device_id: this.device, languages: this.browserLanguages, panel_language: this.panelLanguage,
+      timezone: timeZone() };
+    if (this.sessionToken) return { session: this.sessionToken, ...common };
     let identity = this.identity;
     try {
       if (typeof identity === "function") identity = await identity();
     } catch {
       identity = null;
     }
-    return { identity, languages: this.browserLanguages, panel_language: this.panelLanguage, timezone: timeZone() };
+    return this.identity ? { identity, ...common } : common;
   }
 
   // The panel language is part of the connection's auth: reconnect to change it.
@@ -158,12 +198,17 @@ export class Session {
       this.listener.connection(this.everConnected ? "offline" : "unavailable");
       return;
     }
+    if (SESSION_REFUSALS.has(code) && this.sessionToken) {
+      this.forgetSession();
+      setTimeout(() => this.socket && this.socket.connect(), 0);
+      return;
+    }
     if (TOKEN_REFUSALS.has(code) && typeof this.identity === "function") {
       setTimeout(() => this.socket && this.socket.connect(), RETRY_DELAY);
       this.listener.connection("offline");
       return;
     }
-    this.listener.connection(code === "identity_expired" ? "expired" : "unavailable", code);
+    this.listener.connection(code === "identity_expired" ? "expired" : "unavailable", code, error.data.message);
   }
 
   async onConnect() {

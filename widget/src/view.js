@@ -13,6 +13,7 @@ const MAX_INPUT_HEIGHT = 120;
 const CONFIG_RETRY_FIRST = 1000;
 const CONFIG_RETRY_MAX = 30000;
 const NARROW = "(max-width: 520px)"; // as in styles.css
+const VERIFY_ERRORS = new Set(["invalid_code", "code_expired", "too_many_attempts", "rate_limited"]);
 const PRIORITIES = new Set(["here_and_now", "subscribed", "standard", "ai"]);
 
 // What the view keeps about one message on screen.
@@ -72,8 +73,9 @@ export class Widget {
         typing: (typing) => this.onTyping(typing),
         pending: (item) => this.onPending(item),
         failed: (item, error) => this.onFailed(item, error),
-        connection: (state) => this.onConnection(state),
+        connection: (state, code, message) => this.onConnection(state, code, message),
         reconnected: () => this.onReconnected(),
+        identity: (identity) => this.onIdentity(identity),
       },
     });
     this.build();
@@ -157,7 +159,8 @@ export class Widget {
       h("div", { class: "offer-buttons" }, this.payButton, this.cancelButton));
     this.offerNote = h("p", { class: "offer-note", "data-chat": "offer-note", role: "status", hidden: true });
     this.buildRating();
-    const footer = h("footer", { class: "footer" }, this.rating, this.offer, this.offerNote, this.askAiButton, this.urgentButton,
+    this.buildVerify();
+    const footer = h("footer", { class: "footer" }, this.verifyBox, this.changeButton, this.rating, this.offer, this.offerNote, this.askAiButton, this.urgentButton,
       this.humanButton, this.form);
 
     this.panel = h("section", {
@@ -339,6 +342,7 @@ export class Widget {
     this.renderHours();
     this.renderOffer();
     this.renderRatingText();
+    this.renderVerifyText();
     this.inputLabel.textContent = t("input_label");
     this.input.placeholder = t("placeholder");
     this.sendButton.setAttribute("aria-label", t("send"));
@@ -454,6 +458,125 @@ export class Widget {
   }
 
   // --- rating a closed conversation ----------------------------------------------
+  // --- verification: personal ID + email or a registration, then the emailed code ------------------
+  buildVerify() {
+    const field = (name, type, chat) => {
+      const input = h("input", { type, name, class: "field", "data-chat": chat, dir: "auto", maxlength: 320 });
+      const label = h("span", { class: "field-label" });
+      return { input, label, row: h("label", { class: "field-row" }, label, input) };
+    };
+    this.fields = {
+      personal_id: field("personal_id", "text", "verify-personal-id"),
+      email: field("email", "email", "verify-email"),
+      name: field("name", "text", "verify-name"),
+      company: field("company", "text", "verify-company"),
+      new_email: field("new_email", "email", "verify-new-email"),
+      code: field("code", "text", "verify-code"),
+    };
+    this.fields.code.input.setAttribute("inputmode", "numeric");
+    this.fields.code.input.setAttribute("autocomplete", "one-time-code");
+    this.verifyText = h("p", { class: "offer-text" });
+    this.verifyError = h("p", { class: "verify-error", "data-chat": "verify-error", role: "alert", hidden: true });
+    this.verifySubmit = h("button", { type: "submit", class: "pay", "data-chat": "verify-submit" });
+    this.verifySwitch = h("button", { type: "button", class: "link", "data-chat": "verify-switch",
+      onclick: () => this.setVerifyMode(this.verifyMode === "sign_in" ? "register" : "sign_in") });
+    this.verifyCancel = h("button", { type: "button", class: "cancel", hidden: true, onclick: () => this.setVerifyMode(null) });
+    this.verifyBox = h("form", { class: "offer verify", "data-chat": "verify", hidden: true,
+      onsubmit: (event) => { event.preventDefault(); this.submitVerify(); } },
+    this.verifyText, ...Object.values(this.fields).map((item) => item.row), this.verifyError,
+    h("div", { class: "offer-buttons" }, this.verifySubmit, this.verifyCancel), this.verifySwitch);
+    this.changeButton = h("button", { type: "button", class: "link", "data-chat": "change-email", hidden: true,
+      onclick: () => this.setVerifyMode("change") });
+    this.verifyMode = null;
+    this.verified = null;
+  }
+
+  onIdentity(identity) {
+    this.verified = Boolean(identity && identity.verified);
+    if (!this.verified) this.setVerifyMode(this.verifyMode && this.verifyMode !== "change" ? this.verifyMode : "sign_in");
+    else if (this.verifyMode !== "change" && this.verifyMode !== "change_code") this.setVerifyMode(null);
+    this.changeButton.hidden = !this.verified || this.verifyMode !== null;
+  }
+
+  // Modes: sign_in, register, code (after either), change, change_code; null hides the box.
+  setVerifyMode(mode, note) {
+    this.verifyMode = mode;
+    const shown = { sign_in: ["personal_id", "email"], register: ["email", "name", "company"], code: ["code"],
+      change: ["new_email"], change_code: ["code"] }[mode] || [];
+    for (const [name, item] of Object.entries(this.fields)) item.row.hidden = !shown.includes(name);
+    this.fields.code.input.value = "";
+    this.verifyBox.hidden = mode === null;
+    // Unverified visitors cannot write to support: the form takes the composer's place.
+    this.form.hidden = !this.verified && this.verified !== null;
+    this.verifySwitch.hidden = !(mode === "sign_in" || mode === "register");
+    this.verifyCancel.hidden = !(mode === "change" || mode === "change_code");
+    this.changeButton.hidden = !this.verified || mode !== null;
+    this.verifyNote = note || null;
+    this.showVerifyError(null);
+    this.renderVerifyText();
+    if (mode && this.opened) (this.fields[shown[0]] || {}).input?.focus();
+  }
+
+  renderVerifyText() {
+    const t = this.t;
+    const intro = { sign_in: "verify_intro", register: "register_intro", code: "code_sent", change: "change_intro",
+      change_code: "code_sent" }[this.verifyMode];
+    this.verifyText.textContent = this.verifyNote ? t(this.verifyNote) : intro ? t(intro) : "";
+    for (const [name, item] of Object.entries(this.fields)) item.label.textContent = t(name);
+    this.verifySubmit.textContent = t(this.verifyMode === "code" || this.verifyMode === "change_code" ? "confirm_code" : "send_code");
+    this.verifySwitch.textContent = t(this.verifyMode === "register" ? "to_sign_in" : "to_register");
+    this.verifyCancel.textContent = t("here_and_now_cancel");
+    this.changeButton.textContent = t("change_email");
+  }
+
+  showVerifyError(message) {
+    // The server's words, as text.
+    this.verifyError.textContent = message || "";
+    this.verifyError.hidden = !message;
+  }
+
+  async submitVerify() {
+    const value = (name) => this.fields[name].input.value.trim();
+    const mode = this.verifyMode;
+    const requests = {
+      sign_in: ["verify_start", { personal_id: value("personal_id"), email: value("email") }],
+      register: ["register", { email: value("email"), name: value("name"), company: value("company") || null }],
+      code: ["verify_code", { email: this.verifyEmail, code: value("code") }],
+      change: ["email_change", { new_email: value("new_email") }],
+      change_code: ["email_change_confirm", { code: value("code") }],
+    };
+    if (!requests[mode]) return;
+    if (mode === "sign_in" || mode === "register") this.verifyEmail = value("email");
+    this.verifySubmit.disabled = true;
+    let ack;
+    try {
+      await this.start();
+      ack = await this.session.call(...requests[mode]);
+    } catch {
+      this.showVerifyError(this.t("status_offline"));
+      return;
+    } finally {
+      this.verifySubmit.disabled = false;
+    }
+    if (!ack.ok) {
+      const code = ack.error.code;
+      // Known refusals in the visitor's language; anything else in the server's words.
+      this.showVerifyError(VERIFY_ERRORS.has(code) ? this.t(`error_${code}`) : ack.error.message);
+      return;
+    }
+    if (mode === "sign_in" || mode === "register") this.setVerifyMode("code");
+    else if (mode === "change") this.setVerifyMode("change_code");
+    else if (mode === "change_code") {
+      this.setVerifyMode(null);
+      this.offerNote.dataset.key = "change_pending";
+      this.offerNote.textContent = this.t("change_pending");
+      this.offerNote.hidden = false;
+    } else {
+      this.session.setIdentity(ack.identity);
+      this.input.focus();
+    }
+  }
+
   buildRating() {
     this.ratingPrompt = h("p", { id: "rate-prompt", class: "rate-prompt" });
     this.stars = h("div", { class: "stars", role: "radiogroup", "aria-labelledby": "rate-prompt" });
@@ -587,8 +710,10 @@ export class Widget {
     this.offerNote.hidden = false;
   }
 
-  onConnection(state) {
+  onConnection(state, code, message) {
     this.connection = state;
+    // A refusal that says why (a suspended account) is shown in the server's words.
+    this.connectionMessage = code === "suspended" ? message : null;
     this.renderNotice();
   }
 
@@ -596,7 +721,7 @@ export class Widget {
     const keys = { offline: "status_offline", unavailable: "status_unavailable", expired: "status_expired" };
     const key = keys[this.connection];
     this.notice.hidden = !key;
-    this.notice.textContent = key ? this.t(key) : "";
+    this.notice.textContent = this.connectionMessage || (key ? this.t(key) : "");
     this.frame.dataset.connection = this.connection;
   }
 
