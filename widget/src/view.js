@@ -951,11 +951,12 @@ export class Widget {
   }
 
   // A day and time on the visitor's own clock: the browser formats in its time zone.
+  // Only the time when it is later today; a bare "09:00" for tomorrow would read as today.
   formatOpening(iso) {
     try {
       const date = new Date(iso);
-      const soon = date - Date.now() < 20 * 3600 * 1000;
-      const options = soon ? { hour: "2-digit", minute: "2-digit" }
+      const today = date.toDateString() === new Date().toDateString();
+      const options = today ? { hour: "2-digit", minute: "2-digit" }
         : { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" };
       return new Intl.DateTimeFormat(this.uiLanguage, options).format(date);
     } catch {
