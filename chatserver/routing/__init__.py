@@ -9,6 +9,7 @@ from .policy import (
     can_take,
     first_response_due,
     initial_priority,
+    panel_queue_language,
     queue_score,
     visible_queue,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "can_take",
     "first_response_due",
     "initial_priority",
+    "panel_queue_language",
     "queue_score",
     "visible_queue",
 ]

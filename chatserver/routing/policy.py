@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..language.names import readership
+
 # Best first. `ai` is the lowest: conversations the AI agent handles, or that
 # it handed to humans.
 PRIORITY_TIERS: tuple[str, ...] = ("here_and_now", "subscribed", "standard", "ai")
@@ -19,6 +21,15 @@ _TIER_STEP = 1e11
 # here_and_now and subscribed, ordered by its own deadline, so it passes
 # fresher tickets of every higher tier except paid urgent ones.
 _ESCALATED_BAND = 0.5 * _TIER_STEP
+
+
+def panel_queue_language(language: str, panel: Collection[str]) -> str | None:
+    """Return the panel language whose agents read language, or None when the panel has none."""
+    if language in panel:
+        return language
+    # Croatian, Serbian and Bosnian readers read each other (language.names.READERSHIPS):
+    # a Serbian visitor waits for the panel's Croatian agents rather than for the AI.
+    return min((code for code in readership(language) if code in panel), default=None)
 
 
 def initial_priority(*, subscribed: bool, here_and_now: bool = False) -> str:
@@ -67,7 +78,9 @@ class QueueItem:
 
 def can_take(agent: AgentView, item: QueueItem, *, check_load: bool = True) -> str | None:
     """Return why agent may not take item, or None when it may."""
-    if item.queue_language not in agent.languages or item.team not in agent.teams:
+    reads = item.queue_language in agent.languages or any(
+        code in agent.languages for code in readership(item.queue_language))
+    if not reads or item.team not in agent.teams:
         return "forbidden"
     if not agent.online:
         return "not_online"

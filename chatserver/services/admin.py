@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..config import TEAMS
 from ..events import AgentChanged, AgentDeactivated, EventBus, QueueChanged, SubscriptionChanged
 from ..language import is_known, language_name, native_name
+from ..language.names import readership
 from ..models import Agent, CannedResponse, Client, Setting, WebhookEvent
 from .audit import AuditLog, actor_of
 from .auth import hash_password
@@ -142,7 +143,8 @@ class AdminService:
             agents = session.scalars(select(Agent).where(Agent.active.is_(True))).all()
         rows = []
         for code in codes:
-            speakers = [agent for agent in agents if code in agent.languages]
+            # A Serbian-speaking agent serves the panel's Croatian (routing.panel_queue_language).
+            speakers = [agent for agent in agents if readership(code) & set(agent.languages)]
             online = [agent for agent in speakers
                       if agent.id in present and statuses.get(agent.id, agent.availability) == "online"]
             rows.append({**language_entry(code), "agents": len(speakers), "online": len(online)})

@@ -18,7 +18,8 @@ from ..events import (AgentChanged, ConversationChanged, EventBus, HereAndNowOff
                       QueueChanged, Typing)
 from ..language import Detector, LanguageDecision, decide_language, message_weight, normalize_code, should_reroute
 from ..models import Agent, Client, Conversation, Message
-from ..routing import AgentView, QueueItem, can_take, initial_priority, queue_score, visible_queue
+from ..routing import (AgentView, QueueItem, can_take, initial_priority, panel_queue_language, queue_score,
+                       visible_queue)
 from ..routing.calendar import TeamCalendar, is_open, next_opening
 from ..routing.estimate import estimate_wait
 from ..routing.sla import SlaPolicy
@@ -974,8 +975,8 @@ class ChatService:
                 # A paid question goes to a person; the AI steps aside.
                 conversation.state = "queued"
                 conversation.ai_until_opening = False
-                if conversation.language not in panel_languages(session):
-                    conversation.queue_language = FALLBACK_LANGUAGE
+                conversation.queue_language = panel_queue_language(
+                    conversation.language, panel_languages(session)) or FALLBACK_LANGUAGE
             if conversation.state == "queued":
                 conversation.queued_at = now
             self._apply_sla(conversation, start=now)
@@ -999,8 +1000,7 @@ class ChatService:
         """Return whether a technical specialist who could take this conversation is online now."""
         with self._db() as session:
             conversation = session.get(Conversation, conversation_id)
-            language = conversation.queue_language if conversation.language in panel_languages(session) \
-                else FALLBACK_LANGUAGE
+            language = panel_queue_language(conversation.language, panel_languages(session)) or FALLBACK_LANGUAGE
         item = QueueItem(conversation_id, language, HERE_AND_NOW_TEAM)
         present = self._state.present_agents()
         if not present:
@@ -1111,8 +1111,9 @@ class ChatService:
         if conversation.state == "queued" and conversation.priority == "here_and_now":
             return  # Paid for: neither language nor subscription moves it down.
         language = conversation.language
-        if language == "und" or language in supported:
-            target = (FALLBACK_LANGUAGE if language == "und" else language, "queued", human_priority)
+        panel_language = FALLBACK_LANGUAGE if language == "und" else panel_queue_language(language, supported)
+        if panel_language is not None:
+            target = (panel_language, "queued", human_priority)
         else:
             target = (language, "ai", "ai")
         if conversation.state == "queued" and conversation.priority == "ai" and target[1] == "ai":

@@ -62,3 +62,21 @@ def test_sustained_unsupported_language_moves_a_waiting_conversation_to_the_ai(w
     rerouted = visitor.wait_for("conversation", lambda c: c["id"] == conversation_id and c["state"] == "ai")
     assert rerouted["language"] == "ja" and rerouted["priority"] == "ai"
     assert visitor.wait_for("message", lambda m: m["sender"] == "ai")["conversation_id"] == conversation_id
+
+
+def test_a_serbian_visitor_waits_for_the_panels_croatian_readers(world, peers) -> None:
+    # The panel offers Hrvatski only; Serbian is the same readership, so no AI agent.
+    world.admin.ok("PUT", "/api/admin/languages", {"languages": ["en", "hr"]})
+    serbian_speaker = world.agent(languages=["sr"])
+    agent_peer = world.agent_peer(serbian_speaker)
+    visitor = world.visitor(world.client(), languages=["sr-RS"], panel_language="hr")
+    peers += [agent_peer, visitor]
+
+    conversation_id = say(visitor, "Zdravo, ne mogu da platim račun karticom, šta da radim?")["conversation_id"]
+    conversation = visitor.call("history")["conversation"]
+    assert conversation["language"] in ("sr", "hr", "bs") and conversation["state"] == "queued"
+    agent_peer.wait_for("queue", lambda q: conversation_id in ids(q))
+    accepted = agent_peer.call("accept", {"conversation_id": conversation_id})
+    assert accepted["ok"], accepted
+    staffing = {row["code"]: row for row in world.admin.ok("GET", "/api/admin/overview")["languages"]}
+    assert staffing["hr"]["agents"] >= 1

@@ -12,6 +12,7 @@ from chatserver.routing import (
     can_take,
     first_response_due,
     initial_priority,
+    panel_queue_language,
     queue_score,
     visible_queue,
 )
@@ -81,3 +82,22 @@ def test_visible_queue_keeps_order_and_filters() -> None:
     assert visible_queue(agent(), queue) == ["c3", "c2"]
     assert visible_queue(agent(online=False), queue) == []
     assert visible_queue(agent(languages=("es",)), queue) == ["c1"]
+
+
+@pytest.mark.parametrize(("language", "panel", "queue"), [
+    ("de", {"en", "de"}, "de"),
+    ("ja", {"en", "de"}, None),                  # outside the panel: the AI agent
+    ("sr", {"en", "hr"}, "hr"),                  # Serbian readers are served by Croatian agents
+    ("bs", {"en", "sr", "hr"}, "hr"),            # several readers: a stable choice
+    ("sr", {"en", "sr", "hr"}, "sr"),            # its own language first
+    ("da", {"en", "no"}, None),                  # Danish and Norwegian are not one readership
+])
+def test_panel_queue_language(language: str, panel: set[str], queue: str | None) -> None:
+    assert panel_queue_language(language, panel) == queue
+
+
+def test_an_agent_who_reads_the_language_may_take_it() -> None:
+    serbian_reader = AgentView(id=1, languages=["sr"], teams=["support"], capacity=2, online=True, load=0)
+    danish_reader = AgentView(id=2, languages=["da"], teams=["support"], capacity=2, online=True, load=0)
+    assert can_take(serbian_reader, QueueItem(1, "hr", "support")) is None
+    assert can_take(danish_reader, QueueItem(1, "no", "support")) == "forbidden"
